@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmig top-level build. README lists the two commands users need:
+#   make demo    install what is missing, build, boot the test VM, migrate
+#   make check   install what is missing, build, lint, run every test
+#
+# KDIR selects the kernel build tree for `make module`; the default is the
+# running kernel's when it has one, else the newest installed Debian headers.
+
+SHELL := /bin/bash
+PWD_ := $(shell pwd)
+BUILD := $(PWD_)/build
+
+KVERS := $(shell for d in /lib/modules/*/build; do k=$$(basename $${d%/build}); \
+	[ -e /boot/vmlinuz-$$k ] && [ -e $$d/Makefile ] && echo $$k; done | sort -V)
+KDIR ?= $(shell if [ -e /lib/modules/$$(uname -r)/build/Makefile ]; then \
+	echo /lib/modules/$$(uname -r)/build; else \
+	ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1; fi)
+
+KSRC := $(BUILD)/ksrc
+YNL := $(KSRC)/tools/net/ynl/ynl-gen-c.py
+SPEC := Documentation/netlink/specs/vmig.yaml
+GENERATED := uapi/linux/vmig.h kmod/netlink-gen.h kmod/netlink-gen.c
+
+CFLAGS_USER := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I$(PWD_)
+VMIGCTL_SRCS := $(wildcard userspace/*.c)
+MOD_SRCS := Kbuild $(wildcard kmod/*.[ch] kmod/compat/*.h) $(GENERATED)
+
+.PHONY: all module kernels vmigctl selftests gen gen-check w1 sparse \
+	checkpatch lint install dkms-install setup ksrc check demo clean
+
+all: kernels vmigctl
+
+setup:
+	@scripts/setup.sh
+
+ksrc: $(KSRC)/.done
+$(KSRC)/.done:
+	@scripts/ksrc.sh $(KSRC)
+
+# ---- kernel module ----------------------------------------------------
+module:
+	$(MAKE) -C $(KDIR) M=$(PWD_) modules
+
+# One shadow tree of symlinks per kernel, so builds for 6.1 and 6.12 do
+# not overwrite each other's objects.
+define kbuild_one
+	@mkdir -p $(BUILD)/$(1)/src
+	@cp -rsf $(PWD_)/Kbuild $(PWD_)/kmod $(PWD_)/uapi $(BUILD)/$(1)/src/
+	$(MAKE) -s -C /lib/modules/$(1)/build M=$(BUILD)/$(1)/src $(2) modules
+	@cp $(BUILD)/$(1)/src/vmig.ko $(BUILD)/$(1)/vmig.ko
+endef
+
+kernels: $(MOD_SRCS)
+	$(foreach k,$(KVERS),$(call kbuild_one,$(k),)$(nl))
+
+define nl
+
+
+endef
+
+w1:
+	$(foreach k,$(KVERS),$(call kbuild_one,$(k),W=1 KCFLAGS=-Werror)$(nl))
+
+sparse:
+	@command -v sparse >/dev/null || { echo "sparse missing: make setup"; exit 1; }
+	$(foreach k,$(KVERS),rm -f $(BUILD)/$(k)/src/kmod/*.o; \
+		$(MAKE) -s -C /lib/modules/$(k)/build M=$(BUILD)/$(k)/src C=2 \
+		CHECK="sparse -Wsparse-error" modules 2>&1 | tee $(BUILD)/sparse-$(k).log; \
+		! grep -E "warning|error" $(BUILD)/sparse-$(k).log$(nl))
+
+CHECKPATCH_FILES = $(filter-out kmod/netlink-gen.%,$(wildcard kmod/*.[ch] kmod/compat/*.h))
+checkpatch: ksrc
+	perl $(KSRC)/scripts/checkpatch.pl --no-tree --strict --terse --show-types \
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES -f $(CHECKPATCH_FILES)
+
+lint: gen-check w1 sparse checkpatch
+
+# ---- netlink code generation -------------------------------------------
+# The generator wants its schema one directory above specs/ and a
+# MAINTAINERS file at the root; the schema is copied in, never committed.
+Documentation/netlink/genetlink-legacy.yaml: $(KSRC)/.done
+	cp $(KSRC)/Documentation/netlink/genetlink-legacy.yaml $@
+
+define ynl_gen
+	python3 $(YNL) --spec $(SPEC) $(1) -o $(2)
+endef
+
+gen: Documentation/netlink/genetlink-legacy.yaml
+	$(call ynl_gen,--mode uapi --header,uapi/linux/vmig.h)
+	$(call ynl_gen,--mode kernel --header,kmod/netlink-gen.h)
+	$(call ynl_gen,--mode kernel --source,kmod/netlink-gen.c)
+
+gen-check: Documentation/netlink/genetlink-legacy.yaml
+	@rm -rf $(BUILD)/gen && mkdir -p $(BUILD)/gen
+	@for f in $(GENERATED); do cp $$f $(BUILD)/gen/; done
+	@$(MAKE) -s gen >/dev/null
+	@ok=1; for f in $(GENERATED); do \
+		if ! cmp -s $$f $(BUILD)/gen/$$(basename $$f); then \
+			echo "gen-check: $$f differs from what $(SPEC) generates"; \
+			diff -u $(BUILD)/gen/$$(basename $$f) $$f | head -20; ok=0; fi; \
+		cp $(BUILD)/gen/$$(basename $$f) $$f; \
+	done; [ $$ok = 1 ] && echo "gen-check: generated files match the spec"
+
+# ---- userspace ----------------------------------------------------------
+vmigctl: $(BUILD)/vmigctl
+$(BUILD)/vmigctl: $(VMIGCTL_SRCS) $(wildcard userspace/*.h) uapi/linux/vmig.h
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_USER) $(VMIGCTL_SRCS) -lmnl -lm -o $@
+
+selftests: ksrc vmigctl
+	$(MAKE) -C selftests BUILD=$(BUILD) KSRC=$(KSRC)
+
+# ---- install ------------------------------------------------------------
+install: module vmigctl
+	$(MAKE) -C $(KDIR) M=$(PWD_) modules_install
+	depmod -a $$(basename $$(dirname $(KDIR)))
+	install -D -m 0755 $(BUILD)/vmigctl $(DESTDIR)/usr/sbin/vmigctl
+	install -D -m 0644 userspace/vmigctl.8 $(DESTDIR)/usr/share/man/man8/vmigctl.8
+
+# ---- the two README commands ---------------------------------------------
+check: setup
+	@$(MAKE) -s ksrc kernels vmigctl selftests
+	@selftests/run.sh $(KVERS)
+
+demo: setup
+	@$(MAKE) -s ksrc kernels vmigctl selftests
+	@selftests/demo.sh $(lastword $(KVERS))
+
+clean:
+	rm -rf $(BUILD) Documentation/netlink/genetlink-legacy.yaml
+	$(MAKE) -C $(KDIR) M=$(PWD_) clean 2>/dev/null || true

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vmig generic netlink family as a user sees it: it resolves, answers,
+ * refuses what it must with errno and an extack message naming the reason.
+ * Needs vmig.ko loaded (the VM runner loads it).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "userspace/nl.h"
+#include "uapi/linux/vmig.h"
+
+FIXTURE(nl) {
+	struct vmig_nl nl;
+	struct vmig_nl_error e;
+};
+
+FIXTURE_SETUP(nl)
+{
+	ASSERT_EQ(0, vmig_nl_open(&self->nl)) TH_LOG("vmig family did not resolve");
+}
+
+FIXTURE_TEARDOWN(nl)
+{
+	vmig_nl_close(&self->nl);
+}
+
+struct info {
+	uint32_t api_version, features;
+	char release[64];
+};
+
+static int info_attr(const struct nlattr *a, void *data)
+{
+	struct info *i = data;
+
+	if (mnl_attr_get_type(a) == VMIG_A_INFO_API_VERSION)
+		i->api_version = mnl_attr_get_u32(a);
+	if (mnl_attr_get_type(a) == VMIG_A_INFO_FEATURES)
+		i->features = mnl_attr_get_u32(a);
+	if (mnl_attr_get_type(a) == VMIG_A_INFO_RELEASE)
+		snprintf(i->release, sizeof(i->release), "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+static int info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, GENL_HDRLEN, info_attr, data);
+}
+
+static int count_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(*(int *)data)++;
+	return MNL_CB_OK;
+}
+
+TEST_F(nl, version_answers)
+{
+	struct info i = { 0 };
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_INFO_GET, 0);
+
+	ASSERT_EQ(0, vmig_nl_talk(&self->nl, req, info_cb, &i, &self->e));
+	EXPECT_EQ(VMIG_API_VERSION, i.api_version);
+	EXPECT_TRUE(i.features & VMIG_FEATURE_DIRTY_LOG);
+	EXPECT_EQ(0, (int)(i.features & ~(VMIG_FEATURE_DIRTY_LOG | VMIG_FEATURE_ZEROCOPY)));
+	EXPECT_NE(0, (int)strlen(i.release));
+}
+
+TEST_F(nl, newer_api_version_is_refused)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_INFO_GET, 0);
+
+	mnl_attr_put_u32(req, VMIG_A_INFO_API_VERSION, VMIG_API_VERSION + 1);
+	EXPECT_EQ(EPROTONOSUPPORT, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_STREQ("vmig: caller speaks a newer vmig API than this module", self->e.msg);
+	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
+TEST_F(nl, session_dump_is_empty)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_SESSION_GET, NLM_F_DUMP);
+	int n = 0;
+
+	ASSERT_EQ(0, vmig_nl_talk(&self->nl, req, count_cb, &n, &self->e));
+	EXPECT_EQ(0, n);
+}
+
+TEST_F(nl, unknown_session_is_enoent)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_SESSION_GET, 0);
+
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, 4242);
+	EXPECT_EQ(ENOENT, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_STREQ("vmig: no such session", self->e.msg);
+	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
+TEST_F(nl, missing_id_is_named)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_SESSION_DEL, 0);
+
+	EXPECT_EQ(EINVAL, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_STREQ("vmig: session id is required", self->e.msg);
+}
+
+TEST_F(nl, malformed_attribute_is_rejected)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_SESSION_GET, 0);
+
+	/* A u32 attribute carrying two bytes. */
+	mnl_attr_put_u16(req, VMIG_A_SESSION_ID, 1);
+	EXPECT_EQ(EINVAL, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_NE(0, (int)strlen(self->e.msg)) TH_LOG("no extack message");
+	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
+TEST_F(nl, out_of_range_attribute_is_rejected)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_SESSION_GET, 0);
+
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, 0);
+	EXPECT_EQ(ERANGE, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_NE(0, (int)strlen(self->e.msg)) TH_LOG("no extack message");
+	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
+TEST_F(nl, unknown_attribute_is_rejected)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_SESSION_GET, 0);
+
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, 1);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_MAX + 7, 1);
+	EXPECT_EQ(EINVAL, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_STREQ("Unknown attribute type", self->e.msg);
+	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
+TEST_F(nl, unknown_command_is_rejected)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_MAX + 1, 0);
+
+	EXPECT_EQ(EOPNOTSUPP, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+}
+
+/* Mutating ops need CAP_NET_ADMIN; uid 65534 has no capabilities. */
+TEST(unprivileged_cancel_is_eperm)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct vmig_nl_error e;
+		struct nlmsghdr *req;
+		struct vmig_nl nl;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(10);
+		if (vmig_nl_open(&nl))
+			_exit(11);
+		req = vmig_nl_msg(&nl, VMIG_CMD_SESSION_DEL, 0);
+		mnl_attr_put_u32(req, VMIG_A_SESSION_ID, 1);
+		_exit(vmig_nl_talk(&nl, req, NULL, NULL, &e) == EPERM ? 0 : 12);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* Reading is not privileged. */
+TEST(unprivileged_version_is_allowed)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct vmig_nl_error e;
+		struct vmig_nl nl;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(10);
+		if (vmig_nl_open(&nl))
+			_exit(11);
+		_exit(vmig_nl_talk(&nl, vmig_nl_msg(&nl, VMIG_CMD_INFO_GET, 0),
+				   NULL, NULL, &e) ? 12 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,81 @@
+#!/bin/sh
+# Runs inside the test VM (see rig/vm-run.sh): load KVM and vmig.ko, run
+# every test program, unload, check the object log balances and that the
+# kernel printed no oops, BUG, WARNING or hung task. Ends with
+# "VMIG-RESULT pass=N fail=N skip=N".
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build
+kver=$(uname -r)
+pass=0 fail=0 skip=0
+export PATH="$build:$PATH"
+
+result() {	# result ok|fail|skip NAME [why]
+	case $1 in
+	ok) pass=$((pass + 1)); echo "ok - $2" ;;
+	skip) skip=$((skip + 1)); echo "ok - $2 # SKIP $3" ;;
+	*) fail=$((fail + 1)); echo "not ok - $2${3:+ # $3}" ;;
+	esac
+}
+
+# Run a TAP-producing program and count its top-level results.
+tap() {
+	name=$1; shift
+	echo "# ---- $name"
+	out=$(mktemp)
+	"$@" > "$out" 2>&1
+	rc=$?
+	cat "$out"
+	p=$(grep -cE '^ok [0-9]+' "$out" | tr -d ' ')
+	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$out" | tr -d ' ')
+	f=$(grep -cE '^not ok [0-9]+' "$out" | tr -d ' ')
+	pass=$((pass + p - s)); skip=$((skip + s)); fail=$((fail + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		result fail "$name" "exited $rc without a failing test"
+	fi
+	rm -f "$out"
+}
+
+ip link set lo up
+dmesg -C
+if grep -qw svm /proc/cpuinfo; then kvm=kvm_amd; else kvm=kvm_intel; fi
+modprobe "$kvm" nested=1 || echo "# $kvm did not load"
+modprobe veth 2>/dev/null
+modprobe dm-mod 2>/dev/null
+
+if insmod "$build/$kver/vmig.ko" dyndbg=+p && [ -d /sys/module/vmig ] &&
+   dmesg | grep -q 'vmig: vmig .* loaded'; then
+	result ok "module_loads"
+else
+	result fail "module_loads"
+fi
+
+for t in ${VMIG_TESTS:-netlink_test vmigctl_test.sh tvmm_test}; do
+	if [ -x "$build/$t" ]; then
+		tap "$t" "$build/$t"
+	elif [ -x "$top/selftests/$t" ]; then
+		tap "$t" "$top/selftests/$t"
+	else
+		result fail "$t" "not built"
+	fi
+done
+
+if rmmod vmig && [ ! -d /sys/module/vmig ] && dmesg | grep -q 'vmig: vmig .* unloaded'; then
+	result ok "module_unloads"
+else
+	result fail "module_unloads"
+fi
+
+if dmesg | "$top/selftests/leakcheck.sh"; then
+	result ok "object_log_balances"
+else
+	result fail "object_log_balances"
+fi
+
+bad=$(dmesg | grep -E 'Oops|BUG:|WARNING:|blocked for more than|general protection|Call Trace|KASAN|UBSAN|refcount_t:')
+if [ -z "$bad" ]; then
+	result ok "kernel_log_clean"
+else
+	echo "$bad" | sed 's/^/# /'
+	result fail "kernel_log_clean"
+fi
+echo "VMIG-RESULT pass=$pass fail=$fail skip=$skip"

@@ -1,0 +1,28 @@
+#!/bin/sh
+# vmigctl as an operator meets it: exit codes, terse and JSON output, and
+# the kernel's error text passed through verbatim. Needs vmig.ko loaded.
+n=0 failed=0
+t() {	# t NAME EXPECTED_RC EXPECTED_STDERR_SUBSTRING -- command...
+	name=$1 want_rc=$2 want_err=$3; shift 4
+	n=$((n + 1))
+	"$@" > /tmp/vt.out 2> /tmp/vt.err
+	rc=$?
+	if [ "$rc" -eq "$want_rc" ] && { [ -z "$want_err" ] || grep -qF -- "$want_err" /tmp/vt.err; }; then
+		echo "ok $n $name"
+	else
+		echo "not ok $n $name # rc=$rc stderr=$(cat /tmp/vt.err)"
+		failed=1
+	fi
+}
+echo "1..9"
+t usage_is_exit_2 2 "unknown command" -- vmigctl frobnicate
+t bad_option_is_exit_2 2 "unknown option" -- vmigctl -x version
+t bad_id_is_exit_2 2 "not a session id" -- vmigctl cancel notanumber
+t version_answers 0 "" -- vmigctl version
+grep -q '^vmig [0-9.]* api 1 features dirty-log' /tmp/vt.out || { echo "# version output: $(cat /tmp/vt.out)"; }
+t version_json 0 "" -- sh -c 'vmigctl -j version | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"api_version\"] == 1, d"'
+t show_empty_json 0 "" -- sh -c 'test "$(vmigctl -j show)" = "[]"'
+t cancel_unknown_has_kernel_text 1 "cancel: vmig: no such session (No such file or directory)" -- vmigctl cancel 77
+t cancel_unprivileged_is_eperm 1 "Operation not permitted" -- setpriv --reuid=65534 --regid=65534 --clear-groups vmigctl cancel 1
+t show_unknown_has_kernel_text 1 "show: vmig: no such session" -- vmigctl show 5
+exit $failed

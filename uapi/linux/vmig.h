@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/* Do not edit directly, auto-generated from: */
+/*	Documentation/netlink/specs/vmig.yaml */
+/* YNL-GEN uapi header */
+
+#ifndef _UAPI_LINUX_VMIG_H
+#define _UAPI_LINUX_VMIG_H
+
+#define VMIG_FAMILY_NAME	"vmig"
+#define VMIG_FAMILY_VERSION	1
+
+#define VMIG_API_VERSION	1
+
+/**
+ * enum vmig_feature - Capabilities of the loaded module.
+ * @VMIG_FEATURE_DIRTY_LOG: Dirty page tracking through KVM's memory slot dirty
+ *   log.
+ * @VMIG_FEATURE_ZEROCOPY: Guest pages are sent by reference (sendpage /
+ *   MSG_SPLICE_PAGES).
+ */
+enum vmig_feature {
+	VMIG_FEATURE_DIRTY_LOG = 1,
+	VMIG_FEATURE_ZEROCOPY = 2,
+};
+
+/**
+ * enum vmig_role - Which end of a migration a session is.
+ */
+enum vmig_role {
+	VMIG_ROLE_SOURCE,
+	VMIG_ROLE_DESTINATION,
+};
+
+/**
+ * enum vmig_state - Life cycle of a session; done, failed and cancelled are
+ *   final.
+ */
+enum vmig_state {
+	VMIG_STATE_NEW,
+	VMIG_STATE_PRECOPY,
+	VMIG_STATE_SWITCHOVER,
+	VMIG_STATE_DONE,
+	VMIG_STATE_FAILED,
+	VMIG_STATE_CANCELLED,
+};
+
+enum {
+	VMIG_A_INFO_API_VERSION = 1,
+	VMIG_A_INFO_FEATURES,
+	VMIG_A_INFO_RELEASE,
+
+	__VMIG_A_INFO_MAX,
+	VMIG_A_INFO_MAX = (__VMIG_A_INFO_MAX - 1)
+};
+
+enum {
+	VMIG_A_SESSION_ID = 1,
+	VMIG_A_SESSION_ROLE,
+	VMIG_A_SESSION_STATE,
+	VMIG_A_SESSION_VMM_PID,
+	VMIG_A_SESSION_ERROR,
+
+	__VMIG_A_SESSION_MAX,
+	VMIG_A_SESSION_MAX = (__VMIG_A_SESSION_MAX - 1)
+};
+
+enum {
+	VMIG_CMD_INFO_GET = 1,
+	VMIG_CMD_SESSION_GET,
+	VMIG_CMD_SESSION_DEL,
+	VMIG_CMD_SESSION_NTF,
+
+	__VMIG_CMD_MAX,
+	VMIG_CMD_MAX = (__VMIG_CMD_MAX - 1)
+};
+
+#define VMIG_MCGRP_EVENTS	"events"
+
+#endif /* _UAPI_LINUX_VMIG_H */
