@@ -39,10 +39,10 @@ MODULE_ALIAS_GENL_FAMILY(VMIG_FAMILY_NAME);
 
 /* Refuse a request: say why and point at the attribute responsible. */
 #define vmig_nl_reject(extack, attr, msg) do {			\
-	struct netlink_ext_ack *__extack = (extack);		\
+	struct netlink_ext_ack *vmig_extack = (extack);		\
 								\
-	NL_SET_BAD_ATTR(__extack, attr);			\
-	NL_SET_ERR_MSG_MOD(__extack, msg);			\
+	NL_SET_BAD_ATTR(vmig_extack, attr);			\
+	NL_SET_ERR_MSG_MOD(vmig_extack, msg);			\
 } while (0)
 
 #define VMIG_FEATURES	VMIG_FEATURE_DIRTY_LOG

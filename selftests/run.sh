@@ -1,0 +1,64 @@
+#!/bin/bash
+# Run every vmig test: host-side checks (generated code, W=1, sparse,
+# checkpatch, pure unit tests), then the in-VM suite once per kernel.
+# Usage: run.sh KVER...   Ends with "N passed, N failed, N skipped".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+pass=0 fail=0 skip=0
+logdir=$top/build/test-logs
+mkdir -p "$logdir"
+
+result() {
+	case $1 in
+	ok) pass=$((pass + 1)); echo "ok - $2" ;;
+	skip) skip=$((skip + 1)); echo "ok - $2 # SKIP $3" ;;
+	*) fail=$((fail + 1)); echo "not ok - $2${3:+ # $3}" ;;
+	esac
+}
+
+host_check() {	# host_check NAME command...
+	name=$1; shift
+	if "$@" > "$logdir/$name.log" 2>&1; then
+		result ok "host: $name"
+	else
+		tail -n 20 "$logdir/$name.log" | sed 's/^/#   /'
+		result fail "host: $name" "see build/test-logs/$name.log"
+	fi
+}
+
+echo "# host checks"
+host_check gen_check make -s gen-check
+host_check w1_clean make -s w1
+host_check sparse_clean make -s sparse
+host_check checkpatch_strict make -s checkpatch
+host_check leakcheck_accepts_balanced_log sh -c \
+	'printf "vmig: session 1 created\nvmig: session 1 destroyed\n" | selftests/leakcheck.sh'
+host_check leakcheck_catches_a_leak sh -c \
+	'! printf "vmig: session 1 created\nvmig: session 2 created\nvmig: session 1 destroyed\n" | selftests/leakcheck.sh'
+for t in build/*_unittest; do
+	[ -x "$t" ] || continue
+	host_check "$(basename "$t")" "$t"
+done
+
+for kver in "$@"; do
+	echo "# kernel $kver"
+	log=$logdir/vm-$kver.log
+	VMIG_RIG_TIMEOUT=${VMIG_RIG_TIMEOUT:-2400} \
+		selftests/rig/vm-run.sh "$kver" "$top/selftests/vm-tests.sh" > "$log" 2>&1
+	rc=$?
+	grep -E '^(not )?ok |^#' "$log" | grep -vE '^#  +(RUN|OK)' | sed 's/^/    /'
+	res=$(sed -n 's/.*VMIG-RESULT pass=\([0-9]*\) fail=\([0-9]*\) skip=\([0-9]*\).*/\1 \2 \3/p' "$log" | tail -n 1)
+	if [ -z "$res" ] || [ "$rc" -ne 0 ]; then
+		tail -n 30 "$log" | sed 's/^/#   /'
+		result fail "$kver: test VM did not finish (rc $rc)" "see $log"
+		continue
+	fi
+	set -- "$@"
+	read -r p f s <<< "$res"
+	echo "# $kver: $p passed, $f failed, $s skipped"
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+done
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
