@@ -26,7 +26,7 @@ CFLAGS_USER := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I$(PWD_)
 VMIGCTL_SRCS := $(wildcard userspace/*.c)
 MOD_SRCS := Kbuild $(wildcard kmod/*.[ch] kmod/compat/*.h) $(GENERATED)
 
-.PHONY: all module kernels vmigctl selftests gen gen-check w1 sparse \
+.PHONY: unittests all module kernels vmigctl selftests gen gen-check w1 sparse \
 	checkpatch lint install dkms-install setup ksrc check demo clean
 
 all: kernels vmigctl
@@ -108,7 +108,13 @@ $(BUILD)/vmigctl: $(VMIGCTL_SRCS) $(wildcard userspace/*.h) uapi/linux/vmig.h
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_USER) $(VMIGCTL_SRCS) -lmnl -lm -o $@
 
-selftests: ksrc vmigctl
+# Pure userspace unit tests run on the host (selftests/run.sh runs build/*_unittest).
+unittests: $(BUILD)/policy_unittest
+$(BUILD)/policy_unittest: userspace/tests/policy_unittest.c userspace/policy.c userspace/policy.h
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_USER) -Iuserspace userspace/tests/policy_unittest.c userspace/policy.c -lm -o $@
+
+selftests: ksrc vmigctl $(if $(wildcard userspace/policy.c),unittests)
 	$(MAKE) -C selftests BUILD=$(BUILD) KSRC=$(KSRC)
 
 # ---- install ------------------------------------------------------------

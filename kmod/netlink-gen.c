@@ -10,6 +10,12 @@
 
 #include <uapi/linux/vmig.h>
 
+/* Integer value ranges */
+static const struct netlink_range_validation vmig_a_session_duration_ms_range = {
+	.min	= 10ULL,
+	.max	= 600000ULL,
+};
+
 /* VMIG_CMD_INFO_GET - do */
 const struct nla_policy vmig_info_get_nl_policy[VMIG_A_INFO_API_VERSION + 1] = {
 	[VMIG_A_INFO_API_VERSION] = { .type = NLA_U32, },
@@ -20,13 +26,45 @@ const struct nla_policy vmig_session_get_nl_policy[VMIG_A_SESSION_ID + 1] = {
 	[VMIG_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
+/* VMIG_CMD_MIGRATE_START - do */
+const struct nla_policy vmig_migrate_start_nl_policy[VMIG_A_SESSION_MSR_INDEX + 1] = {
+	[VMIG_A_SESSION_PIDFD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_VM_FD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_VCPU_FD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_SOCK_FD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_FLAGS] = NLA_POLICY_MASK(NLA_U32, 0x3),
+	[VMIG_A_SESSION_MAX_BANDWIDTH] = { .type = NLA_U64, },
+	[VMIG_A_SESSION_MSR_INDEX] = { .type = NLA_BINARY, },
+};
+
+/* VMIG_CMD_RECEIVE_START - do */
+const struct nla_policy vmig_receive_start_nl_policy[VMIG_A_SESSION_FLAGS + 1] = {
+	[VMIG_A_SESSION_PIDFD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_VM_FD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_VCPU_FD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_SOCK_FD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_FLAGS] = NLA_POLICY_MASK(NLA_U32, 0x3),
+};
+
+/* VMIG_CMD_SWITCHOVER - do */
+const struct nla_policy vmig_switchover_nl_policy[VMIG_A_SESSION_ID + 1] = {
+	[VMIG_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+/* VMIG_CMD_DIRTY_RATE_GET - do */
+const struct nla_policy vmig_dirty_rate_get_nl_policy[VMIG_A_SESSION_DURATION_MS + 1] = {
+	[VMIG_A_SESSION_PIDFD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_VM_FD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_DURATION_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &vmig_a_session_duration_ms_range),
+};
+
 /* VMIG_CMD_SESSION_DEL - do */
 const struct nla_policy vmig_session_del_nl_policy[VMIG_A_SESSION_ID + 1] = {
 	[VMIG_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
 /* Ops table for vmig */
-const struct genl_ops vmig_nl_ops[3] = {
+const struct genl_ops vmig_nl_ops[7] = {
 	{
 		.cmd		= VMIG_CMD_INFO_GET,
 		.doit		= vmig_nl_info_get_doit,
@@ -39,6 +77,34 @@ const struct genl_ops vmig_nl_ops[3] = {
 		.dumpit		= vmig_nl_session_get_dumpit,
 		.policy		= vmig_session_get_nl_policy,
 		.maxattr	= VMIG_A_SESSION_ID,
+	},
+	{
+		.cmd		= VMIG_CMD_MIGRATE_START,
+		.doit		= vmig_nl_migrate_start_doit,
+		.policy		= vmig_migrate_start_nl_policy,
+		.maxattr	= VMIG_A_SESSION_MSR_INDEX,
+		.flags		= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd		= VMIG_CMD_RECEIVE_START,
+		.doit		= vmig_nl_receive_start_doit,
+		.policy		= vmig_receive_start_nl_policy,
+		.maxattr	= VMIG_A_SESSION_FLAGS,
+		.flags		= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd		= VMIG_CMD_SWITCHOVER,
+		.doit		= vmig_nl_switchover_doit,
+		.policy		= vmig_switchover_nl_policy,
+		.maxattr	= VMIG_A_SESSION_ID,
+		.flags		= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd		= VMIG_CMD_DIRTY_RATE_GET,
+		.doit		= vmig_nl_dirty_rate_get_doit,
+		.policy		= vmig_dirty_rate_get_nl_policy,
+		.maxattr	= VMIG_A_SESSION_DURATION_MS,
+		.flags		= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd		= VMIG_CMD_SESSION_DEL,

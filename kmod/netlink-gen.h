@@ -15,15 +15,27 @@ extern const struct nla_policy vmig_info_get_nl_policy[VMIG_A_INFO_API_VERSION +
 
 extern const struct nla_policy vmig_session_get_nl_policy[VMIG_A_SESSION_ID + 1];
 
+extern const struct nla_policy vmig_migrate_start_nl_policy[VMIG_A_SESSION_MSR_INDEX + 1];
+
+extern const struct nla_policy vmig_receive_start_nl_policy[VMIG_A_SESSION_FLAGS + 1];
+
+extern const struct nla_policy vmig_switchover_nl_policy[VMIG_A_SESSION_ID + 1];
+
+extern const struct nla_policy vmig_dirty_rate_get_nl_policy[VMIG_A_SESSION_DURATION_MS + 1];
+
 extern const struct nla_policy vmig_session_del_nl_policy[VMIG_A_SESSION_ID + 1];
 
 /* Ops table for vmig */
-extern const struct genl_ops vmig_nl_ops[3];
+extern const struct genl_ops vmig_nl_ops[7];
 
 int vmig_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info);
 int vmig_nl_session_get_doit(struct sk_buff *skb, struct genl_info *info);
 int vmig_nl_session_get_dumpit(struct sk_buff *skb,
 			       struct netlink_callback *cb);
+int vmig_nl_migrate_start_doit(struct sk_buff *skb, struct genl_info *info);
+int vmig_nl_receive_start_doit(struct sk_buff *skb, struct genl_info *info);
+int vmig_nl_switchover_doit(struct sk_buff *skb, struct genl_info *info);
+int vmig_nl_dirty_rate_get_doit(struct sk_buff *skb, struct genl_info *info);
 int vmig_nl_session_del_doit(struct sk_buff *skb, struct genl_info *info);
 
 enum {
