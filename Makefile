@@ -69,10 +69,13 @@ sparse:
 		CHECK="sparse -Wsparse-error" modules 2>&1 | tee $(BUILD)/sparse-$(k).log; \
 		! grep -E "warning|error" $(BUILD)/sparse-$(k).log$(nl))
 
-CHECKPATCH_FILES = $(filter-out kmod/netlink-gen.%,$(wildcard kmod/*.[ch] kmod/compat/*.h))
+# kmod/compat/ is where version checks belong, so only there are
+# LINUX_VERSION_CODE comparisons accepted.
+CHECKPATCH := perl $(KSRC)/scripts/checkpatch.pl --no-tree --strict --terse \
+	--show-types --ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES
 checkpatch: ksrc
-	perl $(KSRC)/scripts/checkpatch.pl --no-tree --strict --terse --show-types \
-		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES -f $(CHECKPATCH_FILES)
+	$(CHECKPATCH) -f $(filter-out kmod/netlink-gen.%,$(wildcard kmod/*.[ch]))
+	$(CHECKPATCH) --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f kmod/compat/*.h
 
 lint: gen-check w1 sparse checkpatch
 

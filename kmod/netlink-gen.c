@@ -10,12 +10,6 @@
 
 #include <uapi/linux/vmig.h>
 
-/* Integer value ranges */
-static const struct netlink_range_validation vmig_a_session_duration_ms_range = {
-	.min	= 10ULL,
-	.max	= 600000ULL,
-};
-
 /* VMIG_CMD_INFO_GET - do */
 const struct nla_policy vmig_info_get_nl_policy[VMIG_A_INFO_API_VERSION + 1] = {
 	[VMIG_A_INFO_API_VERSION] = { .type = NLA_U32, },
@@ -28,7 +22,6 @@ const struct nla_policy vmig_session_get_nl_policy[VMIG_A_SESSION_ID + 1] = {
 
 /* VMIG_CMD_MIGRATE_START - do */
 const struct nla_policy vmig_migrate_start_nl_policy[VMIG_A_SESSION_MSR_INDEX + 1] = {
-	[VMIG_A_SESSION_PIDFD] = { .type = NLA_U32, },
 	[VMIG_A_SESSION_VM_FD] = { .type = NLA_U32, },
 	[VMIG_A_SESSION_VCPU_FD] = { .type = NLA_U32, },
 	[VMIG_A_SESSION_SOCK_FD] = { .type = NLA_U32, },
@@ -39,7 +32,6 @@ const struct nla_policy vmig_migrate_start_nl_policy[VMIG_A_SESSION_MSR_INDEX + 
 
 /* VMIG_CMD_RECEIVE_START - do */
 const struct nla_policy vmig_receive_start_nl_policy[VMIG_A_SESSION_FLAGS + 1] = {
-	[VMIG_A_SESSION_PIDFD] = { .type = NLA_U32, },
 	[VMIG_A_SESSION_VM_FD] = { .type = NLA_U32, },
 	[VMIG_A_SESSION_VCPU_FD] = { .type = NLA_U32, },
 	[VMIG_A_SESSION_SOCK_FD] = { .type = NLA_U32, },
@@ -53,9 +45,8 @@ const struct nla_policy vmig_switchover_nl_policy[VMIG_A_SESSION_ID + 1] = {
 
 /* VMIG_CMD_DIRTY_RATE_GET - do */
 const struct nla_policy vmig_dirty_rate_get_nl_policy[VMIG_A_SESSION_DURATION_MS + 1] = {
-	[VMIG_A_SESSION_PIDFD] = { .type = NLA_U32, },
 	[VMIG_A_SESSION_VM_FD] = { .type = NLA_U32, },
-	[VMIG_A_SESSION_DURATION_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &vmig_a_session_duration_ms_range),
+	[VMIG_A_SESSION_DURATION_MS] = NLA_POLICY_RANGE(NLA_U32, 10, 30000),
 };
 
 /* VMIG_CMD_SESSION_DEL - do */

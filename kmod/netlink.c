@@ -11,9 +11,15 @@
 #include <uapi/linux/vmig.h>
 
 #include "compat/compat.h"
+#include "dirtyrate.h"
+#include "migrate.h"
 #include "netlink.h"
 #include "session.h"
+#include "state.h"
+#include "stream.h"
 #include "version.h"
+#include "vm.h"
+#include "wire.h"
 
 /*
  * The spec must use protocol genetlink-legacy so that the generator emits
@@ -45,7 +51,8 @@ MODULE_ALIAS_GENL_FAMILY(VMIG_FAMILY_NAME);
 	NL_SET_ERR_MSG_MOD(vmig_extack, msg);			\
 } while (0)
 
-#define VMIG_FEATURES	VMIG_FEATURE_DIRTY_LOG
+#define VMIG_FEATURES	(VMIG_FEATURE_DIRTY_LOG | VMIG_FEATURE_ZEROCOPY)
+#define VMIG_MAX_MSRS	4096
 
 int vmig_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
@@ -80,19 +87,34 @@ err_free_msg:
 static int vmig_nl_session_fill(struct sk_buff *msg, struct vmig_session *s,
 				u32 portid, u32 seq, int flags, u8 cmd)
 {
+	struct vmig_stats st;
 	enum vmig_state state;
+	const char *why;
 	void *hdr;
 	int error;
 
 	hdr = genlmsg_put(msg, portid, seq, &vmig_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
-	state = vmig_session_state(s, &error);
+	state = vmig_session_state(s, &error, &why, &st);
 	if (nla_put_u32(msg, VMIG_A_SESSION_ID, s->id) ||
 	    nla_put_u32(msg, VMIG_A_SESSION_ROLE, s->role) ||
 	    nla_put_u32(msg, VMIG_A_SESSION_STATE, state) ||
 	    nla_put_u32(msg, VMIG_A_SESSION_VMM_PID, s->vmm_pid) ||
-	    (error && nla_put_s32(msg, VMIG_A_SESSION_ERROR, error)))
+	    nla_put_u32(msg, VMIG_A_SESSION_FLAGS, s->flags) ||
+	    (error && nla_put_s32(msg, VMIG_A_SESSION_ERROR, error)) ||
+	    (why && nla_put_string(msg, VMIG_A_SESSION_ERROR_MSG, why)) ||
+	    nla_put_u32(msg, VMIG_A_SESSION_ITERATION, st.iteration) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_RAM_BYTES, st.ram_bytes, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_SENT_BYTES, st.sent_bytes, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_SENT_PAGES, st.sent_pages, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_ZERO_PAGES, st.zero_pages, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_DIRTY_PAGES, st.dirty_pages, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_DIRTY_RATE, st.dirty_rate, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_BANDWIDTH, st.bandwidth, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_DOWNTIME_US, st.downtime_us, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_ELAPSED_MS,
+			      ktime_ms_delta(ktime_get(), s->start), 0))
 		goto err_cancel_msg;
 	genlmsg_end(msg, hdr);
 	return 0;
@@ -184,6 +206,221 @@ int vmig_nl_session_del_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack, "session has already ended");
 	vmig_session_put(s);
 	return ret;
+}
+
+/* Collect the multi-attr vCPU fds, in the order given. */
+static int vmig_nl_vcpu_fds(struct genl_info *info, u32 *fds, u32 *n)
+{
+	const struct nlattr *a;
+	int rem;
+
+	*n = 0;
+	nlmsg_for_each_attr(a, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(a) != VMIG_A_SESSION_VCPU_FD)
+			continue;
+		if (*n == VMIG_WIRE_MAX_VCPUS) {
+			vmig_nl_reject(info->extack, a, "too many vcpu-fd attributes");
+			return -E2BIG;
+		}
+		fds[(*n)++] = nla_get_u32(a);
+	}
+	return 0;
+}
+
+/*
+ * Everything a migrate-start or receive-start needs before a session
+ * exists: the VM, its vCPUs and the connection. On success the caller owns
+ * *vm and *stream.
+ */
+static int vmig_nl_attach(struct genl_info *info, bool need_sock,
+			  struct vmig_vm **vm, struct vmig_stream **stream)
+{
+	u32 *fds, n = 0;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, VMIG_A_SESSION_VM_FD)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "vm-fd is required");
+		return -EINVAL;
+	}
+	if (need_sock && GENL_REQ_ATTR_CHECK(info, VMIG_A_SESSION_SOCK_FD)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "sock-fd is required");
+		return -EINVAL;
+	}
+	fds = kcalloc(VMIG_WIRE_MAX_VCPUS, sizeof(*fds), GFP_KERNEL);
+	if (!fds)
+		return -ENOMEM;
+	ret = vmig_nl_vcpu_fds(info, fds, &n);
+	if (ret)
+		goto out_free;
+	if (need_sock && !n) {
+		NL_SET_ERR_MSG_MOD(info->extack, "vcpu-fd attributes are required");
+		ret = -EINVAL;
+		goto out_free;
+	}
+	*vm = vmig_vm_attach(nla_get_u32(info->attrs[VMIG_A_SESSION_VM_FD]),
+			     need_sock ? fds : NULL, n, info->extack);
+	if (IS_ERR(*vm)) {
+		ret = PTR_ERR(*vm);
+		NL_SET_BAD_ATTR(info->extack, info->attrs[VMIG_A_SESSION_VM_FD]);
+		goto out_free;
+	}
+	*stream = NULL;
+	if (need_sock) {
+		*stream = vmig_stream_create(nla_get_u32(info->attrs[VMIG_A_SESSION_SOCK_FD]),
+					     &ret);
+		if (!*stream) {
+			vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_SOCK_FD],
+				       "sock-fd is not a connected TCP socket");
+			vmig_vm_detach(*vm);
+			goto out_free;
+		}
+	}
+	ret = 0;
+out_free:
+	kfree(fds);
+	return ret;
+}
+
+static int vmig_nl_start(struct genl_info *info, enum vmig_role role, u8 cmd)
+{
+	struct vmig_stream *stream;
+	struct vmig_session *s;
+	struct sk_buff *msg;
+	struct vmig_vm *vm;
+	void *hdr;
+	int ret;
+
+	ret = vmig_nl_attach(info, true, &vm, &stream);
+	if (ret)
+		return ret;
+	s = vmig_session_create(genl_info_net(info), role);
+	if (IS_ERR(s)) {
+		vmig_stream_destroy(stream);
+		vmig_vm_detach(vm);
+		return PTR_ERR(s);
+	}
+	if (info->attrs[VMIG_A_SESSION_FLAGS])
+		s->flags = nla_get_u32(info->attrs[VMIG_A_SESSION_FLAGS]);
+	if (info->attrs[VMIG_A_SESSION_MAX_BANDWIDTH])
+		s->max_bandwidth = nla_get_u64(info->attrs[VMIG_A_SESSION_MAX_BANDWIDTH]);
+	if (info->attrs[VMIG_A_SESSION_MSR_INDEX]) {
+		const struct nlattr *a = info->attrs[VMIG_A_SESSION_MSR_INDEX];
+
+		if (nla_len(a) % sizeof(u32) || nla_len(a) / sizeof(u32) > VMIG_MAX_MSRS) {
+			vmig_nl_reject(info->extack, a,
+				       "msr-index must be an array of at most 4096 u32");
+			ret = -EINVAL;
+			goto err_discard;
+		}
+		s->msrs.nr = nla_len(a) / sizeof(u32);
+		s->msrs.index = kmemdup(nla_data(a), nla_len(a), GFP_KERNEL);
+		if (!s->msrs.index && s->msrs.nr) {
+			ret = -ENOMEM;
+			goto err_discard;
+		}
+	}
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		ret = -ENOMEM;
+		goto err_discard;
+	}
+	hdr = genlmsg_put_reply(msg, info, &vmig_nl_family, 0, cmd);
+	if (!hdr || nla_put_u32(msg, VMIG_A_SESSION_ID, s->id)) {
+		nlmsg_free(msg);
+		ret = -EMSGSIZE;
+		goto err_discard;
+	}
+	genlmsg_end(msg, hdr);
+
+	ret = vmig_session_start(s, vm, stream);
+	vm = NULL;
+	stream = NULL;
+	if (ret) {
+		nlmsg_free(msg);
+		goto err_discard;
+	}
+	vmig_session_put(s);
+	return genlmsg_reply(msg, info);
+
+err_discard:
+	vmig_stream_destroy(stream);
+	vmig_vm_detach(vm);
+	vmig_session_discard(s);
+	vmig_session_put(s);
+	return ret;
+}
+
+int vmig_nl_migrate_start_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return vmig_nl_start(info, VMIG_ROLE_SOURCE, VMIG_CMD_MIGRATE_START);
+}
+
+int vmig_nl_receive_start_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (info->attrs[VMIG_A_SESSION_MSR_INDEX] || info->attrs[VMIG_A_SESSION_MAX_BANDWIDTH]) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "only the source takes msr-index and max-bandwidth");
+		return -EINVAL;
+	}
+	return vmig_nl_start(info, VMIG_ROLE_DESTINATION, VMIG_CMD_RECEIVE_START);
+}
+
+int vmig_nl_switchover_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vmig_session *s;
+	int ret;
+
+	s = vmig_nl_session_from_attrs(info);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	ret = vmig_migrate_switchover(s, info->extack);
+	vmig_session_put(s);
+	return ret;
+}
+
+int vmig_nl_dirty_rate_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vmig_dirtyrate res = { };
+	struct vmig_stream *stream;
+	struct sk_buff *msg;
+	struct vmig_vm *vm;
+	u32 ms;
+	void *hdr;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, VMIG_A_SESSION_DURATION_MS)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "duration-ms is required");
+		return -EINVAL;
+	}
+	ms = nla_get_u32(info->attrs[VMIG_A_SESSION_DURATION_MS]);
+	ret = vmig_nl_attach(info, false, &vm, &stream);
+	if (ret)
+		return ret;
+	ret = vmig_dirtyrate_measure(vm, ms, &res);
+	vmig_vm_detach(vm);
+	if (ret) {
+		if (res.why)
+			vmig_compat_extack_msg(info->extack, res.why);
+		return ret;
+	}
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &vmig_nl_family, 0, VMIG_CMD_DIRTY_RATE_GET);
+	if (!hdr ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_RAM_BYTES, res.ram_bytes, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_DIRTY_PAGES, res.dirty_pages, 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_DIRTY_RATE,
+			      div64_u64(res.dirty_pages * PAGE_SIZE * USEC_PER_SEC,
+					max_t(u64, res.elapsed_us, 1)), 0) ||
+	    nla_put_u64_64bit(msg, VMIG_A_SESSION_ELAPSED_MS,
+			      div_u64(res.elapsed_us, USEC_PER_MSEC), 0)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
 }
 
 /**

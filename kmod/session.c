@@ -1,14 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Session table and lifetimes. Sessions are kept in an allocating xarray;
- * readers look up under RCU and keep a session only if they win a reference
- * (kref_get_unless_zero), so a session being released is never returned.
+ * Session table, lifetimes and the worker thread.
+ *
+ * Sessions live in an allocating xarray; readers look up under RCU and keep
+ * a session only if they win a reference (kref_get_unless_zero). Each
+ * session runs one worker kthread (migrate.c for a source, receive.c for a
+ * destination) that owns the VM and the connection, reports progress, and
+ * on its way out sets the final state, unlists the session and drops its
+ * reference. A worker holds a module reference, so vmig cannot be unloaded
+ * under a running migration; module unload cancels what is left.
  */
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+#include "migrate.h"
 #include "netlink.h"
+#include "receive.h"
 #include "session.h"
+#include "stream.h"
+#include "vm.h"
 
 /* Maps id -> session; the xarray's own lock serialises insert and erase. */
 static DEFINE_XARRAY_ALLOC1(vmig_sessions);
@@ -23,22 +36,24 @@ static void vmig_session_release(struct kref *ref)
 {
 	struct vmig_session *s = container_of(ref, struct vmig_session, ref);
 
+	/* A session that never started still owns what it was given. */
+	vmig_vm_detach(s->vm);
+	vmig_stream_destroy(s->stream);
+	kfree(s->msrs.index);
 	pr_debug("session %u destroyed\n", s->id);
 	call_rcu(&s->rcu, vmig_session_free_rcu);
 }
 
 /**
- * vmig_session_create() - create a session and publish it in the table
+ * vmig_session_create() - create a session and list it
  * @net: namespace the session belongs to
  * @role: source or destination
- * @vmm_pid: the VMM process, for reporting
  *
  * Context: process context, may sleep.
  * Return: the session with a reference owned by the caller (the table holds
  * its own), or an ERR_PTR.
  */
-struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role,
-					 pid_t vmm_pid)
+struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role)
 {
 	struct vmig_session *s;
 	int ret;
@@ -48,10 +63,14 @@ struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role,
 		return ERR_PTR(-ENOMEM);
 	kref_init(&s->ref);
 	spin_lock_init(&s->lock);
+	mutex_init(&s->io_lock);
+	mutex_init(&s->switch_mutex);
+	init_waitqueue_head(&s->wq);
+	init_completion(&s->switch_done);
 	write_pnet(&s->net, net);
 	s->role = role;
-	s->vmm_pid = vmm_pid;
 	s->state = VMIG_STATE_NEW;
+	s->start = ktime_get();
 
 	ret = xa_alloc_cyclic(&vmig_sessions, &s->id, s, xa_limit_32b,
 			      &vmig_session_next_id, GFP_KERNEL);
@@ -64,6 +83,67 @@ struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role,
 err_free:
 	kfree(s);
 	return ERR_PTR(ret);
+}
+
+/**
+ * vmig_session_discard() - unlist a session that will never start
+ * @s: session (caller's reference is not consumed)
+ */
+void vmig_session_discard(struct vmig_session *s)
+{
+	if (xa_erase(&vmig_sessions, s->id) == s)
+		vmig_session_put(s);
+}
+
+static int vmig_session_worker(void *data)
+{
+	struct vmig_session *s = data;
+
+	if (s->role == VMIG_ROLE_SOURCE)
+		vmig_migrate_run(s);
+	else
+		vmig_receive_run(s);
+
+	mutex_lock(&s->io_lock);
+	vmig_vm_detach(s->vm);
+	s->vm = NULL;
+	vmig_stream_destroy(s->stream);
+	s->stream = NULL;
+	mutex_unlock(&s->io_lock);
+
+	vmig_nl_session_notify(s);
+	vmig_session_discard(s);
+	vmig_session_put(s);
+	module_put_and_kthread_exit(0);
+}
+
+/**
+ * vmig_session_start() - hand a session its VM and connection and run it
+ * @s: a new session (caller keeps its reference)
+ * @vm: attached VM; owned by the session from now on, even on failure
+ * @stream: connection; owned by the session from now on, even on failure
+ *
+ * Return: 0 or a negative errno.
+ */
+int vmig_session_start(struct vmig_session *s, struct vmig_vm *vm,
+		       struct vmig_stream *stream)
+{
+	struct task_struct *t;
+
+	s->vm = vm;
+	s->stream = stream;
+	s->vmm_pid = vm->vmm_pid;
+	if (!try_module_get(THIS_MODULE))
+		return -ENODEV;
+	kref_get(&s->ref);
+	t = kthread_run(vmig_session_worker, s, "vmig-%s-%u",
+			s->role == VMIG_ROLE_SOURCE ? "src" : "dst", s->id);
+	if (IS_ERR(t)) {
+		vmig_session_put(s);
+		module_put(THIS_MODULE);
+		return PTR_ERR(t);
+	}
+	return 0;
 }
 
 /**
@@ -120,13 +200,16 @@ void vmig_session_put(struct vmig_session *s)
 }
 
 /**
- * vmig_session_state() - read a session's state
+ * vmig_session_state() - read a session's state and progress
  * @s: session (reference held by the caller)
  * @error: out: the session's error, 0 unless failed; may be NULL
+ * @why: out: text explaining @error or NULL; may be NULL
+ * @stats: out: progress; may be NULL
  *
  * Return: the state at the time of the call.
  */
-enum vmig_state vmig_session_state(struct vmig_session *s, int *error)
+enum vmig_state vmig_session_state(struct vmig_session *s, int *error,
+				   const char **why, struct vmig_stats *stats)
 {
 	enum vmig_state state;
 
@@ -134,32 +217,88 @@ enum vmig_state vmig_session_state(struct vmig_session *s, int *error)
 	state = s->state;
 	if (error)
 		*error = s->error;
+	if (why)
+		*why = s->why;
+	if (stats)
+		*stats = s->stats;
 	spin_unlock(&s->lock);
 	return state;
 }
 
 /**
- * vmig_session_cancel() - cancel a session and remove it from the table
+ * vmig_session_set_state() - move to a new state and tell listeners
+ * @s: session
+ * @state: new state
+ * @error: negative errno for VMIG_STATE_FAILED, else 0
+ * @why: static text explaining @error, or NULL
+ *
+ * A final state is never left; a later call is ignored. The final
+ * notification is sent by the worker after it released the VM.
+ */
+void vmig_session_set_state(struct vmig_session *s, enum vmig_state state,
+			    int error, const char *why)
+{
+	bool changed = false;
+
+	spin_lock(&s->lock);
+	if (s->state < VMIG_STATE_DONE) {
+		s->state = state;
+		s->error = error;
+		s->why = why;
+		changed = true;
+	}
+	spin_unlock(&s->lock);
+	if (changed && state < VMIG_STATE_DONE)
+		vmig_nl_session_notify(s);
+	if (changed && state >= VMIG_STATE_DONE)
+		pr_debug("session %u ended: state %d error %d%s%s\n", s->id, state,
+			 error, why ? ": " : "", why ?: "");
+}
+
+/**
+ * vmig_session_update() - publish new progress numbers and tell listeners
+ * @s: session
+ * @st: the numbers
+ */
+void vmig_session_update(struct vmig_session *s, const struct vmig_stats *st)
+{
+	spin_lock(&s->lock);
+	s->stats = *st;
+	spin_unlock(&s->lock);
+	vmig_nl_session_notify(s);
+}
+
+/**
+ * vmig_session_cancelled() - has the session been asked to stop?
+ * @s: session
+ *
+ * Return: true once vmig_session_cancel() ran.
+ */
+bool vmig_session_cancelled(struct vmig_session *s)
+{
+	return READ_ONCE(s->cancel);
+}
+
+/**
+ * vmig_session_cancel() - ask a session's worker to stop
  * @s: session (reference held by the caller)
+ *
+ * The worker notices at its next step, or at once if it is blocked on the
+ * connection (which is shut down). A source VM keeps running.
  *
  * Context: process context.
  * Return: 0, or -EALREADY when the session had already ended.
  */
 int vmig_session_cancel(struct vmig_session *s)
 {
-	bool final;
-
-	spin_lock(&s->lock);
-	final = s->state >= VMIG_STATE_DONE;
-	if (!final)
-		s->state = VMIG_STATE_CANCELLED;
-	spin_unlock(&s->lock);
-	if (final)
+	if (vmig_session_state(s, NULL, NULL, NULL) >= VMIG_STATE_DONE)
 		return -EALREADY;
-
-	vmig_nl_session_notify(s);
-	if (xa_erase(&vmig_sessions, s->id) == s)
-		vmig_session_put(s);
+	WRITE_ONCE(s->cancel, true);
+	wake_up(&s->wq);
+	mutex_lock(&s->io_lock);
+	if (s->stream)
+		vmig_stream_shutdown(s->stream);
+	mutex_unlock(&s->io_lock);
 	return 0;
 }
 
@@ -174,10 +313,10 @@ int vmig_session_init(void)
 }
 
 /**
- * vmig_session_uninit() - drop every session still in the table
+ * vmig_session_uninit() - release the session table
  *
- * Context: module unload; netlink is already unregistered, so nothing can
- * look sessions up any more.
+ * Context: module unload. Workers hold module references, so none runs
+ * any more; netlink is unregistered, so nothing can create sessions.
  */
 void vmig_session_uninit(void)
 {

@@ -1,29 +1,80 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A migration session: one end (source or destination) of moving one VM.
+ * A migration session: one end (source or destination) of moving one VM,
+ * run by a worker kthread that adopts the VMM's address space.
  */
 #ifndef _VMIG_SESSION_H
 #define _VMIG_SESSION_H
 
+#include <linux/completion.h>
 #include <linux/kref.h>
+#include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <net/net_namespace.h>
 #include <uapi/linux/vmig.h>
 
+#include "state.h"
+
+struct vmig_stream;
+struct vmig_vm;
+
+/**
+ * struct vmig_stats - progress of a session, as reported over netlink
+ * @iteration: pre-copy pass number
+ * @ram_bytes: guest memory in all slots
+ * @sent_bytes: bytes on the wire (sent or received)
+ * @sent_pages: full pages sent (or received)
+ * @zero_pages: zero-page markers sent (or received)
+ * @dirty_pages: pages left to send after the latest harvest
+ * @dirty_rate: bytes per second dirtied during the latest pass
+ * @bandwidth: bytes per second sent during the latest pass
+ * @downtime_us: switchover request to acknowledgment
+ */
+struct vmig_stats {
+	u32 iteration;
+	u64 ram_bytes;
+	u64 sent_bytes;
+	u64 sent_pages;
+	u64 zero_pages;
+	u64 dirty_pages;
+	u64 dirty_rate;
+	u64 bandwidth;
+	u64 downtime_us;
+};
+
 /**
  * struct vmig_session - one end of a migration
- * @ref: lifetime; the session table holds one reference until the session
- *	is removed, every lookup returns one more.
- * @id: table key, unique while the module is loaded, never 0.
- * @role: source or destination; fixed at creation.
- * @net: network namespace of the creator; sessions are visible only there.
- * @vmm_pid: the VMM process (in the creator's pid namespace).
- * @lock: protects @state and @error.
- * @state: enum vmig_state; final states never change again.
- * @error: negative errno once @state is VMIG_STATE_FAILED, else 0.
- * @rcu: frees the session after lockless readers are done.
+ * @ref: lifetime; the table holds one reference while the session is
+ *	listed, the worker one while it runs, every lookup one more
+ * @id: table key, unique while the module is loaded, never 0
+ * @role: source or destination; fixed at creation
+ * @net: network namespace of the creator; sessions are visible only there
+ * @vmm_pid: the VMM process, for reports
+ * @flags: VMIG_MIGRATE_FLAGS_*
+ * @max_bandwidth: bytes per second, 0 for unlimited
+ * @start: creation time
+ * @lock: protects @state, @error, @why, @stats, @switch_req
+ * @state: enum vmig_state; final states never change again
+ * @error: negative errno once @state is VMIG_STATE_FAILED, else 0
+ * @why: static text explaining @error, or NULL
+ * @stats: progress
+ * @io_lock: protects @vm and @stream against the worker releasing them
+ *	while a netlink handler uses them
+ * @vm: the attached VM; released by the worker when it ends
+ * @stream: the connection; released by the worker when it ends
+ * @msrs: MSRs to carry (source only)
+ * @wq: the worker waits here for @switch_req or @cancel
+ * @cancel: set once by session-del or module unload
+ * @switch_req: switchover requested and not yet answered
+ * @switch_done: the worker's answer to a switchover request
+ * @switch_ret: the answer: 0 (switchover under way) or a negative errno
+ * @switch_why: static text explaining @switch_ret
+ * @switch_mutex: serialises switchover requests
+ * @switch_time: when the accepted switchover request arrived
+ * @rcu: frees the session after lockless readers are done
  */
 struct vmig_session {
 	struct kref ref;
@@ -31,19 +82,47 @@ struct vmig_session {
 	enum vmig_role role;
 	possible_net_t net;
 	pid_t vmm_pid;
-	spinlock_t lock; /* protects state, error */
+	u32 flags;
+	u64 max_bandwidth;
+	ktime_t start;
+
+	spinlock_t lock; /* protects state, error, why, stats, switch_req */
 	enum vmig_state state;
 	int error;
+	const char *why;
+	struct vmig_stats stats;
+
+	struct mutex io_lock; /* protects vm, stream pointers */
+	struct vmig_vm *vm;
+	struct vmig_stream *stream;
+	struct vmig_msr_list msrs;
+
+	wait_queue_head_t wq;
+	bool cancel;
+	bool switch_req;
+	struct completion switch_done;
+	int switch_ret;
+	const char *switch_why;
+	struct mutex switch_mutex; /* serialises switchover requests */
+	ktime_t switch_time;
+
 	struct rcu_head rcu;
 };
 
-struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role,
-					 pid_t vmm_pid);
+struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role);
+int vmig_session_start(struct vmig_session *s, struct vmig_vm *vm,
+		       struct vmig_stream *stream);
 struct vmig_session *vmig_session_lookup(struct net *net, u32 id);
 struct vmig_session *vmig_session_next(struct net *net, u32 *id);
 void vmig_session_put(struct vmig_session *s);
 int vmig_session_cancel(struct vmig_session *s);
-enum vmig_state vmig_session_state(struct vmig_session *s, int *error);
+enum vmig_state vmig_session_state(struct vmig_session *s, int *error,
+				   const char **why, struct vmig_stats *stats);
+void vmig_session_set_state(struct vmig_session *s, enum vmig_state state,
+			    int error, const char *why);
+void vmig_session_update(struct vmig_session *s, const struct vmig_stats *st);
+bool vmig_session_cancelled(struct vmig_session *s);
+void vmig_session_discard(struct vmig_session *s);
 
 int vmig_session_init(void);
 void vmig_session_uninit(void);

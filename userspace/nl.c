@@ -11,8 +11,6 @@
 #include "nl.h"
 #include "uapi/linux/vmig.h"
 
-#define VMIG_NL_BUFSZ (MNL_SOCKET_BUFFER_SIZE * 4)
-
 static int vmig_nl_family_attr(const struct nlattr *a, void *data)
 {
 	struct vmig_nl *nl = data;

@@ -11,6 +11,9 @@
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 
+/* Size of vmig_nl.buf: one receive, any number of messages. */
+#define VMIG_NL_BUFSZ (MNL_SOCKET_BUFFER_SIZE * 4)
+
 struct vmig_nl {
 	struct mnl_socket *sock;
 	uint16_t family;

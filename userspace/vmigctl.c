@@ -20,6 +20,15 @@ static const struct {
 	{ "version", version_main, "version                 module API version and features" },
 	{ "show", show_main, "show [ID]               list migration sessions, or one" },
 	{ "cancel", cancel_main, "cancel ID               cancel a migration; the VM stays on the source" },
+	{ "migrate", migrate_main, "migrate --pid PID --to HOST:PORT [--downtime-ms MS] [--max-bandwidth RATE]\n"
+	  "          [--max-iterations N] [--timeout S] [--no-zerocopy] [--no-zero-detect]\n"
+	  "          [--keep-source] [--announce-mac MAC --announce-dev IF]\n"
+	  "                          move a running VM to the host listening at HOST:PORT" },
+	{ "receive", receive_main, "receive --pid PID --listen [ADDR:]PORT [--timeout S]\n"
+	  "          [--announce-mac MAC --announce-dev IF]\n"
+	  "                          receive a VM into the stopped VMM PID" },
+	{ "dirty-rate", dirty_rate_main, "dirty-rate --pid PID [--seconds S]\n"
+	  "                          measure how fast the VM of PID dirties its memory" },
 	{ "help", help_main, "help                    this text" },
 };
 

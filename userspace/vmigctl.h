@@ -14,6 +14,9 @@ extern bool vmigctl_json;
 int version_main(int argc, char **argv);
 int show_main(int argc, char **argv);
 int cancel_main(int argc, char **argv);
+int migrate_main(int argc, char **argv);
+int receive_main(int argc, char **argv);
+int dirty_rate_main(int argc, char **argv);
 int help_main(int argc, char **argv);
 
 const char *vmigctl_state_name(unsigned int state);

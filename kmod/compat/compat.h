@@ -21,4 +21,80 @@
 	NL_SET_ERR_MSG_MOD(extack, fmt)
 #endif
 
+/*
+ * Set an extack message that is not a string literal (a static string
+ * chosen at run time, such as a worker's reason for refusing). The
+ * NL_SET_ERR_MSG macros copy their argument into a static array, which
+ * only works for literals.
+ */
+static inline void vmig_compat_extack_msg(struct netlink_ext_ack *extack,
+					  const char *msg)
+{
+	if (extack && msg)
+		extack->_msg = msg;
+}
+
+/*
+ * kvm_run's immediate_exit is spelled immediate_exit__unsafe inside the
+ * kernel since 6.10 (KVM reads it once per KVM_RUN); same byte, same uapi.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define vmig_compat_run_immediate_exit(run) (&(run)->immediate_exit__unsafe)
+#else
+#define vmig_compat_run_immediate_exit(run) (&(run)->immediate_exit)
+#endif
+
+#include <linux/net.h>
+#include <linux/uio.h>
+#include <linux/socket.h>
+#include <net/sock.h>
+
+/*
+ * Zero-copy send of part of one page: the socket takes its own reference
+ * and reads the page when it transmits (and again on retransmit).
+ * 6.1 has sendpage; 6.5 replaced it with MSG_SPLICE_PAGES. 6.1.192 defines
+ * MSG_SPLICE_PAGES but its TCP ignores it, so the choice is by version.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+static inline int vmig_compat_send_page(struct socket *sock, struct page *page,
+					int offset, size_t len, int flags)
+{
+	if (!sendpage_ok(page))
+		return -EOPNOTSUPP;
+	if (flags & MSG_MORE)
+		flags |= MSG_SENDPAGE_NOTLAST;
+	return kernel_sendpage(sock, page, offset, len, flags);
+}
+#else
+static inline int vmig_compat_send_page(struct socket *sock, struct page *page,
+					int offset, size_t len, int flags)
+{
+	struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | flags };
+	struct bio_vec bvec;
+
+	if (!sendpage_ok(page))
+		return -EOPNOTSUPP;
+	bvec_set_page(&bvec, page, len, offset);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
+	return sock_sendmsg(sock, &msg);
+}
+#endif
+
+/* Point an iov_iter at user memory to receive into (renamed in 6.5). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+static inline int vmig_compat_import_ubuf(void __user *buf, size_t len,
+					  struct iov_iter *iter)
+{
+	struct iovec iov;
+
+	return import_single_range(ITER_DEST, buf, len, &iov, iter);
+}
+#else
+static inline int vmig_compat_import_ubuf(void __user *buf, size_t len,
+					  struct iov_iter *iter)
+{
+	return import_ubuf(ITER_DEST, buf, len, iter);
+}
+#endif
+
 #endif /* _VMIG_COMPAT_H */

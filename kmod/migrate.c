@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The source end of a migration, run by the session's worker with the
+ * VMM's address space adopted:
+ *
+ *   HELLO (layout) -> HELLO_ACK
+ *   pass 0: every page; pass n: pages dirtied during pass n-1; after each
+ *   pass a harvest and a progress notification
+ *   ... until vmigctl, having stopped the VMM, asks for switchover:
+ *   complete pending exits, final harvest and pass, VM and vCPU state,
+ *   END -> ACK, done.
+ *
+ * The source VM is only read: on any failure before the ACK it resumes
+ * (vmigctl sends SIGCONT) exactly as it was, minus vmig's dirty logging,
+ * which is turned off again.
+ */
+#include <linux/delay.h>
+#include <linux/highmem.h>
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <net/netlink.h>
+
+#include "compat/compat.h"
+#include "dirty.h"
+#include "migrate.h"
+#include "session.h"
+#include "state.h"
+#include "stream.h"
+#include "vm.h"
+#include "wire.h"
+
+#define VMIG_MIN_PASS_MS	50
+#define VMIG_ACK_TIMEOUT	(60 * HZ)
+
+enum vmig_pass_end {
+	VMIG_PASS_DONE,
+	VMIG_PASS_SWITCH,	/* switchover requested: stop early */
+};
+
+static bool vmig_switch_pending(struct vmig_session *s)
+{
+	bool req;
+
+	spin_lock(&s->lock);
+	req = s->switch_req;
+	spin_unlock(&s->lock);
+	return req;
+}
+
+static void vmig_switch_answer(struct vmig_session *s, int ret, const char *why)
+{
+	spin_lock(&s->lock);
+	if (s->switch_req) {
+		s->switch_req = false;
+		s->switch_ret = ret;
+		s->switch_why = why;
+		complete(&s->switch_done);
+	}
+	spin_unlock(&s->lock);
+}
+
+static int vmig_migrate_hello(struct vmig_session *s, struct vmig_dirty *d,
+			      const char **why)
+{
+	struct vmig_stream *st = s->stream;
+	const struct vmig_layout *l = &d->layout;
+	struct vmig_wire_hello *h;
+	struct vmig_wire_status ack;
+	size_t len = struct_size(h, slots, l->nr_slots);
+	u16 type;
+	u32 alen, i;
+	int ret;
+
+	h = kzalloc(len, GFP_KERNEL);
+	if (!h)
+		return -ENOMEM;
+	h->page_size = cpu_to_le32(PAGE_SIZE);
+	h->nr_vcpus = cpu_to_le32(s->vm->nr_vcpus);
+	h->nr_slots = cpu_to_le32(l->nr_slots);
+	h->flags = cpu_to_le32(s->flags);
+	for (i = 0; i < l->nr_slots; i++) {
+		h->slots[i].id = cpu_to_le32(l->slots[i].id);
+		h->slots[i].flags = cpu_to_le32(l->slots[i].flags & ~KVM_MEM_LOG_DIRTY_PAGES);
+		h->slots[i].base_gfn = cpu_to_le64(l->slots[i].base_gfn);
+		h->slots[i].npages = cpu_to_le64(l->slots[i].npages);
+	}
+	ret = vmig_stream_send(st, VMIG_WIRE_HELLO, h, len, 0, false);
+	kfree(h);
+	if (ret) {
+		*why = "cannot send to the destination";
+		return ret;
+	}
+	ret = vmig_stream_recv_hdr(st, &type, &alen);
+	if (!ret && (type != VMIG_WIRE_HELLO_ACK || alen != sizeof(ack)))
+		ret = -EBADMSG;
+	if (!ret)
+		ret = vmig_stream_recv(st, &ack, sizeof(ack));
+	if (ret) {
+		*why = "no valid answer from the destination to the layout";
+		return ret;
+	}
+	if (le32_to_cpu(ack.error)) {
+		*why = "the destination refused the VM: memory layout or vCPU count differ";
+		return -min_t(u32, le32_to_cpu(ack.error), MAX_ERRNO);
+	}
+	return 0;
+}
+
+static bool vmig_page_is_zero(struct page *page)
+{
+	void *p = kmap_local_page(page);
+	bool zero = !memchr_inv(p, 0, PAGE_SIZE);
+
+	kunmap_local(p);
+	return zero;
+}
+
+/* Send @n pages starting at slot page @off as PAGES and ZERO frames. */
+static int vmig_migrate_send_run(struct vmig_session *s, const struct vmig_slot *slot,
+				 u64 off, u32 n, struct vmig_stats *stats)
+{
+	struct vmig_stream *st = s->stream;
+	bool detect = !(s->flags & VMIG_MIGRATE_FLAGS_NO_ZERO_DETECT);
+	struct page *pages[VMIG_WIRE_MAX_RUN];
+	bool zero[VMIG_WIRE_MAX_RUN];
+	int got, ret = 0;
+	u32 i, j;
+
+	got = get_user_pages_fast(slot->hva + (off << PAGE_SHIFT), n, 0, pages);
+	if (got < 0)
+		return got;
+	if (got < n) {
+		ret = -EFAULT;
+		goto out_put;
+	}
+	for (i = 0; i < n; i++)
+		zero[i] = detect && vmig_page_is_zero(pages[i]);
+	for (i = 0; i < n && !ret; i = j) {
+		struct vmig_wire_run run = {
+			.slot = cpu_to_le32(slot->id),
+			.offset = cpu_to_le64(off + i),
+		};
+
+		for (j = i + 1; j < n && zero[j] == zero[i]; j++)
+			;
+		run.count = cpu_to_le32(j - i);
+		if (zero[i]) {
+			ret = vmig_stream_send(st, VMIG_WIRE_ZERO, &run, sizeof(run), 0, true);
+			stats->zero_pages += j - i;
+			continue;
+		}
+		ret = vmig_stream_send(st, VMIG_WIRE_PAGES, &run, sizeof(run),
+				       (j - i) << PAGE_SHIFT, true);
+		if (!ret)
+			ret = vmig_stream_send_pages(st, pages + i, j - i, true);
+		stats->sent_pages += j - i;
+	}
+out_put:
+	for (i = 0; i < got; i++)
+		put_page(pages[i]);
+	return ret;
+}
+
+static void vmig_migrate_throttle(struct vmig_session *s, ktime_t t0, u64 bytes)
+{
+	u64 due_ns, spent_ns;
+
+	if (!s->max_bandwidth)
+		return;
+	due_ns = div64_u64(bytes * NSEC_PER_SEC, s->max_bandwidth);
+	spent_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	if (due_ns > spent_ns)
+		usleep_range(div_u64(due_ns - spent_ns, 1000),
+			     div_u64(due_ns - spent_ns, 1000) + 100);
+}
+
+/*
+ * Send every page marked in @d, clearing marks as they go. A pre-copy pass
+ * (@final false) stops early on cancel or a switchover request and obeys
+ * the bandwidth limit; the final pass sends everything at full speed.
+ */
+static int vmig_migrate_pass(struct vmig_session *s, struct vmig_dirty *d,
+			     struct vmig_stats *stats, bool final,
+			     enum vmig_pass_end *end)
+{
+	u64 bytes0 = s->stream->tx_bytes;
+	ktime_t t0 = ktime_get();
+	u32 i;
+	int ret;
+
+	*end = VMIG_PASS_DONE;
+	for (i = 0; i < d->layout.nr_slots; i++) {
+		const struct vmig_slot *slot = &d->layout.slots[i];
+		unsigned long *bm = d->bitmaps[i];
+		unsigned long off = 0;
+
+		while ((off = find_next_bit(bm, slot->npages, off)) < slot->npages) {
+			unsigned long n = 1;
+
+			while (n < VMIG_WIRE_MAX_RUN && off + n < slot->npages &&
+			       test_bit(off + n, bm))
+				n++;
+			if (!final && vmig_session_cancelled(s))
+				return -ECANCELED;
+			if (!final && vmig_switch_pending(s)) {
+				*end = VMIG_PASS_SWITCH;
+				return 0;
+			}
+			ret = vmig_migrate_send_run(s, slot, off, n, stats);
+			if (ret)
+				return ret;
+			bitmap_clear(bm, off, n);
+			off += n;
+			if (!final)
+				vmig_migrate_throttle(s, t0, s->stream->tx_bytes - bytes0);
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
+			       struct vmig_stats *stats, const char **why)
+{
+	struct vmig_stream *st = s->stream;
+	struct vmig_wire_status ack;
+	enum vmig_pass_end end;
+	u16 type;
+	u32 len;
+	s64 n;
+	int ret;
+
+	vmig_session_set_state(s, VMIG_STATE_SWITCHOVER, 0, NULL);
+	n = vmig_dirty_harvest(d);
+	if (n < 0) {
+		*why = "final dirty harvest failed";
+		return n;
+	}
+	ret = vmig_migrate_pass(s, d, stats, true, &end);
+	if (ret) {
+		*why = "sending the last dirty pages failed";
+		return ret;
+	}
+	ret = vmig_state_send(s->vm, st, &s->msrs, why);
+	if (ret)
+		return ret;
+	ret = vmig_stream_send(st, VMIG_WIRE_END, NULL, 0, 0, false);
+	if (ret) {
+		*why = "sending the end of the VM state failed";
+		return ret;
+	}
+	vmig_stream_set_timeout(st, VMIG_ACK_TIMEOUT);
+	ret = vmig_stream_recv_hdr(st, &type, &len);
+	if (!ret && (type != VMIG_WIRE_ACK || len != sizeof(ack)))
+		ret = -EBADMSG;
+	if (!ret)
+		ret = vmig_stream_recv(st, &ack, sizeof(ack));
+	if (ret) {
+		*why = "no acknowledgment from the destination";
+		return ret;
+	}
+	if (le32_to_cpu(ack.error)) {
+		*why = "the destination could not apply the VM state";
+		return -min_t(u32, le32_to_cpu(ack.error), MAX_ERRNO);
+	}
+	stats->sent_bytes = st->tx_bytes;
+	stats->dirty_pages = 0;
+	stats->downtime_us = ktime_us_delta(ktime_get(), s->switch_time);
+	return 0;
+}
+
+/**
+ * vmig_migrate_run() - the source worker's job
+ * @s: a source session with its VM and stream
+ *
+ * Context: the session's worker kthread. Sets the final state.
+ */
+void vmig_migrate_run(struct vmig_session *s)
+{
+	struct vmig_stream *st = s->stream;
+	struct vmig_vm *vm = s->vm;
+	struct vmig_stats stats = { };
+	struct vmig_dirty d = { };
+	enum vmig_pass_end end;
+	const char *why = NULL;
+	ktime_t harvested;
+	size_t scratch;
+	int ret;
+
+	st->zerocopy = !(s->flags & VMIG_MIGRATE_FLAGS_NO_ZEROCOPY);
+	vmig_stream_set_timeout(st, VMIG_ACK_TIMEOUT);
+	scratch = max(vmig_dirty_scratch_size(vm), vmig_state_scratch_size(s->msrs.nr));
+	ret = vmig_vm_enter(vm, scratch);
+	if (ret) {
+		why = "cannot enter the VMM's address space";
+		goto out;
+	}
+	ret = vmig_state_filter_msrs(vm, &s->msrs);
+	if (ret) {
+		why = "cannot probe the VM's MSRs";
+		goto out_leave;
+	}
+	ret = vmig_dirty_start(&d, vm, &why);
+	if (ret)
+		goto out_leave;
+	ret = vmig_migrate_hello(s, &d, &why);
+	if (ret)
+		goto out_stop_dirty;
+
+	stats.ram_bytes = vmig_layout_pages(&d.layout) << PAGE_SHIFT;
+	stats.dirty_pages = vmig_dirty_pending(&d);
+	vmig_session_update(s, &stats);
+	vmig_session_set_state(s, VMIG_STATE_PRECOPY, 0, NULL);
+	harvested = ktime_get();
+	for (;;) {
+		u64 bytes0 = st->tx_bytes;
+		ktime_t t0 = ktime_get();
+		s64 n, pass_us, since_us;
+
+		ret = vmig_migrate_pass(s, &d, &stats, false, &end);
+		if (ret) {
+			why = ret == -ECANCELED ? NULL : "sending guest memory failed";
+			goto out_stop_dirty;
+		}
+		pass_us = max_t(s64, ktime_us_delta(ktime_get(), t0), 1);
+		if (end == VMIG_PASS_DONE && pass_us < VMIG_MIN_PASS_MS * USEC_PER_MSEC)
+			wait_event_timeout(s->wq,
+					   READ_ONCE(s->switch_req) || READ_ONCE(s->cancel),
+					   usecs_to_jiffies(VMIG_MIN_PASS_MS * USEC_PER_MSEC -
+							    pass_us));
+		if (vmig_session_cancelled(s)) {
+			ret = -ECANCELED;
+			goto out_stop_dirty;
+		}
+		n = vmig_dirty_harvest(&d);
+		if (n < 0) {
+			ret = n;
+			why = "harvesting the dirty log failed";
+			goto out_stop_dirty;
+		}
+		since_us = max_t(s64, ktime_us_delta(ktime_get(), harvested), 1);
+		harvested = ktime_get();
+		stats.dirty_pages = vmig_dirty_pending(&d);
+		stats.dirty_rate = div64_u64((u64)n * PAGE_SIZE * USEC_PER_SEC, since_us);
+		stats.bandwidth = div64_u64((st->tx_bytes - bytes0) * USEC_PER_SEC, pass_us);
+		stats.sent_bytes = st->tx_bytes;
+		if (end == VMIG_PASS_DONE)
+			stats.iteration++;
+		vmig_session_update(s, &stats);
+
+		if (!vmig_switch_pending(s))
+			continue;
+		ret = vmig_state_complete_exits(vm, &why);
+		vmig_switch_answer(s, ret, why);
+		if (!ret)
+			break;
+		why = NULL;
+	}
+
+	ret = vmig_migrate_finish(s, &d, &stats, &why);
+	if (!ret)
+		vmig_session_update(s, &stats);
+
+out_stop_dirty:
+	vmig_dirty_stop(&d);
+out_leave:
+	vmig_vm_leave(vm);
+out:
+	vmig_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
+	if (!ret)
+		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
+	else if (ret == -ECANCELED)
+		vmig_session_set_state(s, VMIG_STATE_CANCELLED, 0, NULL);
+	else
+		vmig_session_set_state(s, VMIG_STATE_FAILED, ret, why);
+}
+
+/**
+ * vmig_migrate_switchover() - ask a source session to switch over
+ * @s: the session (reference held)
+ * @extack: where to say why not
+ *
+ * Precondition: the caller stopped the VMM. Returns once the worker has
+ * either accepted (the final pass is under way; the outcome comes as an
+ * event) or refused.
+ *
+ * Context: netlink handler, may sleep.
+ * Return: 0 or a negative errno.
+ */
+int vmig_migrate_switchover(struct vmig_session *s, struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	if (s->role != VMIG_ROLE_SOURCE) {
+		NL_SET_ERR_MSG_MOD(extack, "switchover applies to a source session");
+		return -EINVAL;
+	}
+	mutex_lock(&s->switch_mutex);
+	if (vmig_session_state(s, NULL, NULL, NULL) != VMIG_STATE_PRECOPY) {
+		NL_SET_ERR_MSG_MOD(extack, "session is not in pre-copy");
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	mutex_lock(&s->io_lock);
+	ret = s->vm ? vmig_vm_vcpus_stopped(s->vm) : -ESRCH;
+	mutex_unlock(&s->io_lock);
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the VMM's vCPU threads are running; stop the VMM (SIGSTOP) first");
+		goto out_unlock;
+	}
+	reinit_completion(&s->switch_done);
+	spin_lock(&s->lock);
+	s->switch_req = true;
+	s->switch_time = ktime_get();
+	spin_unlock(&s->lock);
+	wake_up(&s->wq);
+	ret = wait_for_completion_killable(&s->switch_done);
+	if (ret) {
+		spin_lock(&s->lock);
+		s->switch_req = false;
+		spin_unlock(&s->lock);
+		goto out_unlock;
+	}
+	ret = s->switch_ret;
+	if (ret)
+		vmig_compat_extack_msg(extack, s->switch_why);
+out_unlock:
+	mutex_unlock(&s->switch_mutex);
+	return ret;
+}

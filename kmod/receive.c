@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The destination end, run by the session's worker with the destination
+ * VMM's address space adopted. Contract (Documentation/design.rst): the
+ * VMM created a VM with the same memory slots and vCPU count and does not
+ * run its vCPUs until vmigctl receive reports success.
+ *
+ * Nothing from the wire is trusted: every header is checked (stream.c),
+ * every run must name an existing slot and stay inside it, every state
+ * record must have a known kind, a valid vCPU and the size KVM expects,
+ * before a single byte is written into the VM.
+ */
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "receive.h"
+#include "session.h"
+#include "state.h"
+#include "stream.h"
+#include "vm.h"
+#include "wire.h"
+
+#define VMIG_RECV_TIMEOUT	(600 * HZ)
+
+static const struct vmig_slot *vmig_receive_slot(const struct vmig_layout *l, u32 id)
+{
+	u32 i;
+
+	for (i = 0; i < l->nr_slots; i++)
+		if (l->slots[i].id == id)
+			return &l->slots[i];
+	return NULL;
+}
+
+static int vmig_receive_hello(struct vmig_session *s, const struct vmig_layout *l,
+			      u32 len, const char **why)
+{
+	struct vmig_wire_status ack = { };
+	struct vmig_wire_hello *h;
+	u32 i, n;
+	int ret;
+
+	if (len < sizeof(*h) || len > struct_size(h, slots, VMIG_WIRE_MAX_SLOTS)) {
+		*why = "HELLO frame has an impossible length";
+		return -EBADMSG;
+	}
+	h = kmalloc(len, GFP_KERNEL);
+	if (!h)
+		return -ENOMEM;
+	ret = vmig_stream_recv(s->stream, h, len);
+	if (ret) {
+		*why = "receiving the layout failed";
+		goto out_free;
+	}
+	n = le32_to_cpu(h->nr_slots);
+	if (len != struct_size(h, slots, n)) {
+		*why = "HELLO slot count does not match its length";
+		ret = -EBADMSG;
+		goto out_free;
+	}
+	if (le32_to_cpu(h->page_size) != PAGE_SIZE) {
+		*why = "page size differs";
+		ret = -EINVAL;
+	} else if (le32_to_cpu(h->nr_vcpus) != s->vm->nr_vcpus) {
+		*why = "vCPU count differs from the destination VM's";
+		ret = -EINVAL;
+	} else if (n != l->nr_slots) {
+		*why = "memory slot count differs from the destination VM's";
+		ret = -EINVAL;
+	}
+	for (i = 0; !ret && i < n; i++) {
+		const struct vmig_slot *d = vmig_receive_slot(l, le32_to_cpu(h->slots[i].id));
+
+		if (!d || d->base_gfn != le64_to_cpu(h->slots[i].base_gfn) ||
+		    d->npages != le64_to_cpu(h->slots[i].npages) ||
+		    ((d->flags ^ le32_to_cpu(h->slots[i].flags)) & KVM_MEM_READONLY)) {
+			*why = "memory slot layout differs from the destination VM's";
+			ret = -EINVAL;
+		}
+	}
+	s->flags = le32_to_cpu(h->flags);
+	ack.error = cpu_to_le32(-ret);
+	if (vmig_stream_send(s->stream, VMIG_WIRE_HELLO_ACK, &ack, sizeof(ack), 0, false) && !ret) {
+		*why = "cannot answer the source";
+		ret = -EPIPE;
+	}
+out_free:
+	kfree(h);
+	return ret;
+}
+
+static int vmig_receive_run_frame(struct vmig_session *s, const struct vmig_layout *l,
+				  u16 type, u32 len, struct vmig_stats *stats,
+				  const char **why)
+{
+	const struct vmig_slot *slot;
+	struct vmig_wire_run run;
+	u32 count;
+	u64 off;
+	int ret;
+
+	if (len < sizeof(run)) {
+		*why = "page run frame too short";
+		return -EBADMSG;
+	}
+	ret = vmig_stream_recv(s->stream, &run, sizeof(run));
+	if (ret)
+		return ret;
+	slot = vmig_receive_slot(l, le32_to_cpu(run.slot));
+	count = le32_to_cpu(run.count);
+	off = le64_to_cpu(run.offset);
+	if (!slot) {
+		*why = "page run names a memory slot the VM does not have";
+		return -EBADMSG;
+	}
+	if (!count || count > VMIG_WIRE_MAX_RUN || off >= slot->npages ||
+	    count > slot->npages - off) {
+		*why = "page run lies outside its memory slot";
+		return -EBADMSG;
+	}
+	if (len != sizeof(run) + (type == VMIG_WIRE_PAGES ? (u64)count << PAGE_SHIFT : 0)) {
+		*why = "page run length does not match its page count";
+		return -EBADMSG;
+	}
+	if (type == VMIG_WIRE_ZERO) {
+		if (clear_user((void __user *)(slot->hva + (off << PAGE_SHIFT)),
+			       (size_t)count << PAGE_SHIFT))
+			return -EFAULT;
+		stats->zero_pages += count;
+		return 0;
+	}
+	ret = vmig_stream_recv_user(s->stream,
+				    (void __user *)(slot->hva + (off << PAGE_SHIFT)),
+				    count << PAGE_SHIFT);
+	if (!ret)
+		stats->sent_pages += count;
+	return ret;
+}
+
+static int vmig_receive_state(struct vmig_session *s, u32 len, void *buf,
+			      const char **why)
+{
+	struct vmig_wire_state rec;
+	u16 kind, vcpu;
+	u32 rlen;
+	int ret;
+
+	if (len < sizeof(rec)) {
+		*why = "state frame too short";
+		return -EBADMSG;
+	}
+	ret = vmig_stream_recv(s->stream, &rec, sizeof(rec));
+	if (ret)
+		return ret;
+	kind = le16_to_cpu(rec.kind);
+	vcpu = le16_to_cpu(rec.vcpu);
+	rlen = le32_to_cpu(rec.len);
+	if (!kind || kind >= __VMIG_SK_MAX || vcpu >= s->vm->nr_vcpus ||
+	    rlen > VMIG_WIRE_MAX_STATE || len != sizeof(rec) + rlen) {
+		*why = "state record has an unknown kind, vCPU or length";
+		return -EBADMSG;
+	}
+	ret = vmig_stream_recv(s->stream, buf, rlen);
+	if (ret)
+		return ret;
+	return vmig_state_apply(s->vm, kind, vcpu, buf, rlen, why);
+}
+
+/**
+ * vmig_receive_run() - the destination worker's job
+ * @s: a destination session with its VM and stream
+ *
+ * Context: the session's worker kthread. Sets the final state.
+ */
+void vmig_receive_run(struct vmig_session *s)
+{
+	struct vmig_stream *st = s->stream;
+	struct vmig_wire_status ack = { };
+	struct vmig_stats stats = { };
+	struct vmig_layout l = { };
+	const char *why = NULL;
+	bool hello = false;
+	unsigned long next_report = jiffies;
+	void *buf;
+	int ret;
+
+	buf = kvmalloc(VMIG_WIRE_MAX_STATE, GFP_KERNEL);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	vmig_stream_set_timeout(st, VMIG_RECV_TIMEOUT);
+	ret = vmig_vm_enter(s->vm, vmig_state_scratch_size(0) + VMIG_WIRE_MAX_STATE);
+	if (ret) {
+		why = "cannot enter the VMM's address space";
+		goto out_free;
+	}
+	ret = vmig_vm_layout(s->vm, &l);
+	if (ret)
+		goto out_leave;
+	stats.ram_bytes = vmig_layout_pages(&l) << PAGE_SHIFT;
+	vmig_session_set_state(s, VMIG_STATE_PRECOPY, 0, NULL);
+
+	for (;;) {
+		u16 type;
+		u32 len;
+
+		ret = vmig_stream_recv_hdr(st, &type, &len);
+		if (ret) {
+			why = ret == -EBADMSG ? "corrupt frame header" :
+			      "connection to the source lost";
+			break;
+		}
+		if (vmig_session_cancelled(s)) {
+			ret = -ECANCELED;
+			break;
+		}
+		/* Only our reference left: the destination VMM has exited. */
+		if (atomic_read(&s->vm->mm->mm_users) <= 1) {
+			why = "the destination VMM exited";
+			ret = -ESRCH;
+			break;
+		}
+		if (!hello && type != VMIG_WIRE_HELLO) {
+			why = "first frame is not HELLO";
+			ret = -EBADMSG;
+			break;
+		}
+		switch (type) {
+		case VMIG_WIRE_HELLO:
+			ret = hello ? -EBADMSG : vmig_receive_hello(s, &l, len, &why);
+			if (hello)
+				why = "second HELLO";
+			hello = true;
+			break;
+		case VMIG_WIRE_PAGES:
+		case VMIG_WIRE_ZERO:
+			ret = vmig_receive_run_frame(s, &l, type, len, &stats, &why);
+			break;
+		case VMIG_WIRE_STATE:
+			if (vmig_session_state(s, NULL, NULL, NULL) == VMIG_STATE_PRECOPY)
+				vmig_session_set_state(s, VMIG_STATE_SWITCHOVER, 0, NULL);
+			ret = vmig_receive_state(s, len, buf, &why);
+			break;
+		case VMIG_WIRE_END:
+			ret = len ? -EBADMSG : 0;
+			if (ret) {
+				why = "END frame with a payload";
+				break;
+			}
+			stats.sent_bytes = st->rx_bytes;
+			vmig_session_update(s, &stats);
+			ret = vmig_stream_send(st, VMIG_WIRE_ACK, &ack, sizeof(ack), 0, false);
+			if (ret)
+				why = "cannot acknowledge to the source";
+			goto out_layout;
+		default:
+			why = "unexpected frame type";
+			ret = -EBADMSG;
+		}
+		if (ret) {
+			if (!why)
+				why = "receiving guest memory failed";
+			break;
+		}
+		if (time_after(jiffies, next_report)) {
+			stats.sent_bytes = st->rx_bytes;
+			vmig_session_update(s, &stats);
+			next_report = jiffies + HZ / 4;
+		}
+	}
+	/* Tell the source why, if it still listens; it fails on its own anyway. */
+	vmig_stream_shutdown(st);
+
+out_layout:
+	vmig_layout_free(&l);
+out_leave:
+	vmig_vm_leave(s->vm);
+out_free:
+	kvfree(buf);
+out:
+	if (!ret)
+		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
+	else if (ret == -ECANCELED)
+		vmig_session_set_state(s, VMIG_STATE_CANCELLED, 0, NULL);
+	else
+		vmig_session_set_state(s, VMIG_STATE_FAILED, ret, why);
+}

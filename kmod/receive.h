@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The destination end of a migration.
+ */
+#ifndef _VMIG_RECEIVE_H
+#define _VMIG_RECEIVE_H
+
+struct vmig_session;
+
+void vmig_receive_run(struct vmig_session *s);
+
+#endif /* _VMIG_RECEIVE_H */

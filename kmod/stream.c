@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Framed send and receive on a kernel TCP socket that userspace connected
+ * (and may have authenticated or put under kTLS) and handed in as an fd,
+ * as nbd and ovpn take theirs.
+ *
+ * Pages go out by reference: TCP holds its own page reference until the
+ * data is acknowledged and reads the page again on retransmit, so a guest
+ * write after the send may reach the wire. That is harmless because the
+ * page's dirty bit was harvested before it was sent: the write is logged
+ * and the page is sent again, and the final pass runs with vCPUs stopped.
+ */
+#include <linux/crc32.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/net.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+#include <net/sock.h>
+
+#include "compat/compat.h"
+#include "stream.h"
+
+static atomic_t vmig_stream_ids = ATOMIC_INIT(0);
+
+/**
+ * vmig_stream_create() - take a connected TCP socket from an fd
+ * @fd: the fd in the caller's table
+ * @err: out: negative errno on failure
+ *
+ * Context: the netlink caller's process context.
+ * Return: the stream or NULL.
+ */
+struct vmig_stream *vmig_stream_create(int fd, int *err)
+{
+	struct vmig_stream *st;
+	struct socket *sock;
+
+	sock = sockfd_lookup(fd, err);
+	if (!sock)
+		return NULL;
+	if (sock->type != SOCK_STREAM || sock->sk->sk_protocol != IPPROTO_TCP ||
+	    sock->sk->sk_state != TCP_ESTABLISHED) {
+		*err = -EPROTOTYPE;
+		goto err_put_sock;
+	}
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st) {
+		*err = -ENOMEM;
+		goto err_put_sock;
+	}
+	st->sock = sock;
+	st->zerocopy = true;
+	st->id = atomic_inc_return(&vmig_stream_ids);
+	pr_debug("stream %u created\n", st->id);
+	return st;
+
+err_put_sock:
+	sockfd_put(sock);
+	return NULL;
+}
+
+/**
+ * vmig_stream_destroy() - release the socket
+ * @st: the stream, may be NULL
+ */
+void vmig_stream_destroy(struct vmig_stream *st)
+{
+	if (!st)
+		return;
+	pr_debug("stream %u destroyed\n", st->id);
+	sockfd_put(st->sock);
+	kfree(st);
+}
+
+/**
+ * vmig_stream_shutdown() - make blocked and future I/O on @st fail
+ * @st: the stream
+ *
+ * Context: any process context.
+ */
+void vmig_stream_shutdown(struct vmig_stream *st)
+{
+	kernel_sock_shutdown(st->sock, SHUT_RDWR);
+}
+
+/**
+ * vmig_stream_set_timeout() - bound how long a receive may block
+ * @st: the stream
+ * @jiffies: the limit; MAX_SCHEDULE_TIMEOUT for none
+ */
+void vmig_stream_set_timeout(struct vmig_stream *st, long jiffies)
+{
+	WRITE_ONCE(st->sock->sk->sk_rcvtimeo, jiffies);
+	WRITE_ONCE(st->sock->sk->sk_sndtimeo, jiffies);
+}
+
+static int vmig_stream_sendv(struct vmig_stream *st, struct kvec *vec,
+			     size_t nr, size_t len, bool more)
+{
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0) };
+	int ret;
+
+	while (len) {
+		ret = kernel_sendmsg(st->sock, &msg, vec, nr, len);
+		if (ret <= 0)
+			return ret ?: -EPIPE;
+		st->tx_bytes += ret;
+		len -= ret;
+		/* Partial send: skip what went out. */
+		while (ret && nr) {
+			if (ret >= vec->iov_len) {
+				ret -= vec->iov_len;
+				vec++;
+				nr--;
+			} else {
+				vec->iov_base += ret;
+				vec->iov_len -= ret;
+				ret = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/**
+ * vmig_stream_send() - send one frame header and its fixed payload
+ * @st: the stream
+ * @type: enum vmig_wire_type
+ * @payload: the payload part sent from here (may be NULL if @len is 0)
+ * @len: its size
+ * @extra: payload bytes the caller sends next (page data)
+ * @more: more data follows soon (MSG_MORE)
+ *
+ * Return: 0 or a negative errno.
+ */
+int vmig_stream_send(struct vmig_stream *st, u16 type, const void *payload,
+		     u32 len, u32 extra, bool more)
+{
+	struct vmig_wire_hdr h = {
+		.magic = cpu_to_le32(VMIG_WIRE_MAGIC),
+		.version = cpu_to_le16(VMIG_WIRE_VERSION),
+		.type = cpu_to_le16(type),
+		.len = cpu_to_le32(len + extra),
+		.seq = cpu_to_le32(st->tx_seq++),
+	};
+	struct kvec vec[2] = {
+		{ .iov_base = &h, .iov_len = sizeof(h) },
+		{ .iov_base = (void *)payload, .iov_len = len },
+	};
+
+	h.csum = cpu_to_le32(crc32_le(~0, (const u8 *)&h, offsetof(struct vmig_wire_hdr, csum)));
+	return vmig_stream_sendv(st, vec, len ? 2 : 1, sizeof(h) + len,
+				 more || extra);
+}
+
+static int vmig_stream_copy_page(struct vmig_stream *st, struct page *page,
+				 bool more)
+{
+	struct kvec vec;
+	void *p = kmap_local_page(page);
+	int ret;
+
+	vec.iov_base = p;
+	vec.iov_len = PAGE_SIZE;
+	ret = vmig_stream_sendv(st, &vec, 1, PAGE_SIZE, more);
+	kunmap_local(p);
+	return ret;
+}
+
+/**
+ * vmig_stream_send_pages() - send whole pages after a PAGES header
+ * @st: the stream
+ * @pages: the pages (references held by the caller until this returns;
+ *	TCP takes its own for zero-copy)
+ * @n: how many
+ * @more: more frames follow soon
+ *
+ * Return: 0 or a negative errno.
+ */
+int vmig_stream_send_pages(struct vmig_stream *st, struct page **pages,
+			   u32 n, bool more)
+{
+	u32 i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		bool m = more || i + 1 < n;
+		size_t off = 0;
+
+		if (!st->zerocopy) {
+			ret = vmig_stream_copy_page(st, pages[i], m);
+			if (ret)
+				return ret;
+			continue;
+		}
+		while (off < PAGE_SIZE) {
+			ret = vmig_compat_send_page(st->sock, pages[i], off,
+						    PAGE_SIZE - off,
+						    MSG_NOSIGNAL | (m ? MSG_MORE : 0));
+			if (ret == -EOPNOTSUPP && !off) {
+				ret = vmig_stream_copy_page(st, pages[i], m);
+				if (ret)
+					return ret;
+				break;
+			}
+			if (ret <= 0)
+				return ret ?: -EPIPE;
+			st->tx_bytes += ret;
+			off += ret;
+		}
+	}
+	return 0;
+}
+
+/**
+ * vmig_stream_send_buf() - send payload bytes from a kernel buffer
+ * @st: the stream
+ * @buf: the bytes (copied into the socket)
+ * @len: how many
+ * @more: more frames follow soon
+ *
+ * Return: 0 or a negative errno.
+ */
+int vmig_stream_send_buf(struct vmig_stream *st, const void *buf, u32 len,
+			 bool more)
+{
+	struct kvec vec = { .iov_base = (void *)buf, .iov_len = len };
+
+	return len ? vmig_stream_sendv(st, &vec, 1, len, more) : 0;
+}
+
+static int vmig_stream_recv_iter(struct vmig_stream *st, struct msghdr *msg,
+				 u32 len)
+{
+	int ret;
+
+	while (msg_data_left(msg)) {
+		ret = sock_recvmsg(st->sock, msg, MSG_WAITALL | MSG_NOSIGNAL);
+		if (ret == 0)
+			return -ECONNRESET;
+		if (ret < 0)
+			return ret;
+		st->rx_bytes += ret;
+	}
+	return 0;
+}
+
+/**
+ * vmig_stream_recv() - receive exactly @len bytes into a kernel buffer
+ * @st: the stream
+ * @buf: destination
+ * @len: bytes
+ *
+ * Return: 0, -ECONNRESET on end of stream, -EAGAIN on timeout, or another
+ * negative errno.
+ */
+int vmig_stream_recv(struct vmig_stream *st, void *buf, u32 len)
+{
+	struct kvec vec = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { };
+
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &vec, 1, len);
+	return vmig_stream_recv_iter(st, &msg, len);
+}
+
+/**
+ * vmig_stream_recv_user() - receive straight into user memory of current->mm
+ * @st: the stream
+ * @buf: destination (guest memory, in the VMM's address space)
+ * @len: bytes
+ *
+ * The only copy of the data on the receiving side.
+ * Return: 0 or a negative errno.
+ */
+int vmig_stream_recv_user(struct vmig_stream *st, void __user *buf, u32 len)
+{
+	struct msghdr msg = { };
+	int ret;
+
+	ret = vmig_compat_import_ubuf(buf, len, &msg.msg_iter);
+	if (ret)
+		return ret;
+	return vmig_stream_recv_iter(st, &msg, len);
+}
+
+/**
+ * vmig_stream_recv_hdr() - receive and check one frame header
+ * @st: the stream
+ * @type: out: frame type, known to this version
+ * @len: out: payload length announced
+ *
+ * Return: 0, -EBADMSG for a corrupt or unexpected header, or a receive
+ * error.
+ */
+int vmig_stream_recv_hdr(struct vmig_stream *st, u16 *type, u32 *len)
+{
+	struct vmig_wire_hdr h;
+	int ret;
+
+	ret = vmig_stream_recv(st, &h, sizeof(h));
+	if (ret)
+		return ret;
+	if (le32_to_cpu(h.csum) !=
+	    crc32_le(~0, (const u8 *)&h, offsetof(struct vmig_wire_hdr, csum))) {
+		pr_warn("frame %u: header checksum mismatch\n", st->rx_seq);
+		return -EBADMSG;
+	}
+	if (le32_to_cpu(h.magic) != VMIG_WIRE_MAGIC ||
+	    le16_to_cpu(h.version) != VMIG_WIRE_VERSION ||
+	    le32_to_cpu(h.seq) != st->rx_seq) {
+		pr_warn("frame %u: bad magic, version or sequence\n", st->rx_seq);
+		return -EBADMSG;
+	}
+	*type = le16_to_cpu(h.type);
+	*len = le32_to_cpu(h.len);
+	if (!*type || *type >= __VMIG_WIRE_MAX) {
+		pr_warn("frame %u: unknown type %u\n", st->rx_seq, *type);
+		return -EBADMSG;
+	}
+	st->rx_seq++;
+	return 0;
+}

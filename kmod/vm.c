@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attaching to a VM that another process (the VMM) created.
+ *
+ * vmig drives KVM only through its stable ioctl interface. KVM refuses VM
+ * and vCPU ioctls from any address space but the VM's own, so they are
+ * issued by a vmig worker kthread that has adopted the VMM's mm with
+ * kthread_use_mm() (as vhost workers do); arguments travel through a
+ * scratch buffer mapped into that mm.
+ *
+ * Three facts have no ioctl and are read from KVM's structures here, and
+ * only here: the memory slot layout (there is no "get memory region"
+ * ioctl), whether the VMM uses manual dirty-log protection or the dirty
+ * ring, and which thread last ran each vCPU (to check it is stopped).
+ * Documentation/design.rst lists what this needs on newer kernels.
+ */
+#include <linux/file.h>
+#include <linux/kthread.h>
+#include <linux/kvm_host.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <net/netlink.h>
+
+#include "vm.h"
+
+static bool vmig_vm_file_is_vcpu(struct file *file, struct kvm *kvm)
+{
+	const char *name = file->f_path.dentry->d_name.name;
+	struct kvm_vcpu *vcpu;
+
+	/* KVM names vCPU files "kvm-vcpu:N" and keeps the vCPU in private_data. */
+	if (strncmp(name, "kvm-vcpu:", 9))
+		return false;
+	vcpu = file->private_data;
+	return vcpu && vcpu->kvm == kvm;
+}
+
+/**
+ * vmig_vm_attach() - take hold of a VM through fds in the caller's table
+ * @vm_fd: the VM's fd
+ * @vcpu_fds: its vCPU fds, in vCPU index order; NULL to attach to the
+ *	memory only
+ * @nr_vcpus: number of entries in @vcpu_fds
+ * @extack: where to say why the VM is refused
+ *
+ * Context: process context of the netlink caller.
+ * Return: the attached VM, owned by the caller (vmig_vm_detach()), or an
+ * ERR_PTR.
+ */
+struct vmig_vm *vmig_vm_attach(int vm_fd, const u32 *vcpu_fds, u32 nr_vcpus,
+			       struct netlink_ext_ack *extack)
+{
+	struct vmig_vm *vm;
+	unsigned long i;
+	int ret;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	if (!vm)
+		return ERR_PTR(-ENOMEM);
+	vm->vcpu_files = kcalloc(nr_vcpus, sizeof(*vm->vcpu_files), GFP_KERNEL);
+	if (nr_vcpus && !vm->vcpu_files) {
+		ret = -ENOMEM;
+		goto err_free_vm;
+	}
+
+	vm->vm_file = fget(vm_fd);
+	if (!vm->vm_file) {
+		NL_SET_ERR_MSG_MOD(extack, "vm-fd is not an open file");
+		ret = -EBADF;
+		goto err_free_vcpus;
+	}
+	if (!file_is_kvm(vm->vm_file)) {
+		NL_SET_ERR_MSG_MOD(extack, "vm-fd is not a KVM VM");
+		ret = -EINVAL;
+		goto err_put_vm_file;
+	}
+	vm->kvm = vm->vm_file->private_data;
+	kvm_get_kvm(vm->kvm);
+	if (!mmget_not_zero(vm->kvm->mm)) {
+		NL_SET_ERR_MSG_MOD(extack, "the VM's process is exiting");
+		ret = -ESRCH;
+		goto err_put_kvm;
+	}
+	vm->mm = vm->kvm->mm;
+	vm->vmm_pid = vm->kvm->userspace_pid;
+
+	/* Without vCPU fds (dirty-rate) only the VM's memory is used. */
+	if (vcpu_fds && nr_vcpus != (u32)atomic_read(&vm->kvm->online_vcpus)) {
+		NL_SET_ERR_MSG_MOD(extack, "vcpu-fd count differs from the VM's vCPU count");
+		ret = -EINVAL;
+		goto err_put_vcpus;
+	}
+	for (i = 0; i < nr_vcpus; i++) {
+		struct file *f = fget(vcpu_fds[i]);
+
+		if (!f) {
+			NL_SET_ERR_MSG_MOD(extack, "a vcpu-fd is not an open file");
+			ret = -EBADF;
+			goto err_put_vcpus;
+		}
+		vm->vcpu_files[i] = f;
+		if (!vmig_vm_file_is_vcpu(f, vm->kvm) ||
+		    ((struct kvm_vcpu *)f->private_data)->vcpu_idx != i) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "vcpu-fds must be this VM's vCPUs in index order");
+			ret = -EINVAL;
+			goto err_put_vcpus;
+		}
+		vm->nr_vcpus = i + 1;
+	}
+	pr_debug("vm %d created\n", vm->vmm_pid);
+	return vm;
+
+err_put_vcpus:
+	for (i = 0; i < nr_vcpus; i++)
+		if (vm->vcpu_files[i])
+			fput(vm->vcpu_files[i]);
+	mmput(vm->mm);
+err_put_kvm:
+	kvm_put_kvm(vm->kvm);
+err_put_vm_file:
+	fput(vm->vm_file);
+err_free_vcpus:
+	kfree(vm->vcpu_files);
+err_free_vm:
+	kfree(vm);
+	return ERR_PTR(ret);
+}
+
+/**
+ * vmig_vm_detach() - drop everything vmig_vm_attach() took
+ * @vm: the VM; may be NULL or an ERR_PTR
+ *
+ * Context: process context, not between vmig_vm_enter() and vmig_vm_leave().
+ */
+void vmig_vm_detach(struct vmig_vm *vm)
+{
+	u32 i;
+
+	if (IS_ERR_OR_NULL(vm))
+		return;
+	pr_debug("vm %d destroyed\n", vm->vmm_pid);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		fput(vm->vcpu_files[i]);
+	kfree(vm->vcpu_files);
+	mmput(vm->mm);
+	kvm_put_kvm(vm->kvm);
+	fput(vm->vm_file);
+	kfree(vm);
+}
+
+/**
+ * vmig_vm_enter() - adopt the VMM's address space in this kthread
+ * @vm: the VM
+ * @scratch_size: bytes of ioctl scratch space to map there
+ *
+ * Context: a vmig kthread. Pair with vmig_vm_leave() in the same thread.
+ * Return: 0 or a negative errno.
+ */
+int vmig_vm_enter(struct vmig_vm *vm, size_t scratch_size)
+{
+	unsigned long addr;
+
+	if (WARN_ON_ONCE(!(current->flags & PF_KTHREAD)))
+		return -EINVAL;
+	kthread_use_mm(vm->mm);
+	scratch_size = PAGE_ALIGN(scratch_size);
+	addr = vm_mmap(NULL, 0, scratch_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(addr)) {
+		kthread_unuse_mm(vm->mm);
+		return (int)addr;
+	}
+	vm->scratch = (void __user *)addr;
+	vm->scratch_size = scratch_size;
+	return 0;
+}
+
+/**
+ * vmig_vm_leave() - unmap the scratch buffer and give the mm back
+ * @vm: the VM
+ */
+void vmig_vm_leave(struct vmig_vm *vm)
+{
+	vm_munmap((unsigned long)vm->scratch, vm->scratch_size);
+	vm->scratch = NULL;
+	kthread_unuse_mm(vm->mm);
+}
+
+/**
+ * vmig_vm_ioctl() - issue a KVM ioctl whose argument is a buffer
+ * @vm: the VM, entered by this thread
+ * @file: the VM's or one of its vCPUs' files
+ * @cmd: the ioctl
+ * @arg: argument buffer, copied in and back out; may be NULL if @size is 0
+ * @size: bytes of @arg, at most the scratch size
+ *
+ * Return: the ioctl's return value or a negative errno.
+ */
+long vmig_vm_ioctl(struct vmig_vm *vm, struct file *file, unsigned int cmd,
+		   void *arg, size_t size)
+{
+	long ret;
+
+	if (WARN_ON_ONCE(current->mm != vm->mm) || size > vm->scratch_size)
+		return -EINVAL;
+	if (size && copy_to_user(vm->scratch, arg, size))
+		return -EFAULT;
+	ret = file->f_op->unlocked_ioctl(file, cmd, (unsigned long)vm->scratch);
+	if (ret >= 0 && size && copy_from_user(arg, vm->scratch, size))
+		return -EFAULT;
+	return ret;
+}
+
+/**
+ * vmig_vm_ioctl_val() - issue a KVM ioctl whose argument is a value
+ * @vm: the VM, entered by this thread
+ * @file: the VM's or a vCPU's file
+ * @cmd: the ioctl
+ * @val: its argument
+ *
+ * Return: the ioctl's return value.
+ */
+long vmig_vm_ioctl_val(struct vmig_vm *vm, struct file *file,
+		       unsigned int cmd, unsigned long val)
+{
+	if (WARN_ON_ONCE(current->mm != vm->mm))
+		return -EINVAL;
+	return file->f_op->unlocked_ioctl(file, cmd, val);
+}
+
+static int vmig_slot_cmp(const void *a, const void *b)
+{
+	const struct vmig_slot *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/**
+ * vmig_vm_layout() - snapshot the VM's memory slots (address space 0)
+ * @vm: the VM
+ * @layout: filled in; release with vmig_layout_free()
+ *
+ * Context: process context; takes KVM's slots_lock, so it serialises with
+ * the VMM changing slots. Private (KVM-internal) slots are left out.
+ * Return: 0 or -ENOMEM.
+ */
+int vmig_vm_layout(struct vmig_vm *vm, struct vmig_layout *layout)
+{
+	struct kvm_memory_slot *ms;
+	struct kvm_memslots *slots;
+	u32 n = 0;
+	int bkt;
+
+	mutex_lock(&vm->kvm->slots_lock);
+	slots = kvm_memslots(vm->kvm);
+	kvm_for_each_memslot(ms, bkt, slots)
+		n++;
+	layout->slots = kcalloc(n ?: 1, sizeof(*layout->slots), GFP_KERNEL);
+	if (!layout->slots) {
+		mutex_unlock(&vm->kvm->slots_lock);
+		return -ENOMEM;
+	}
+	layout->generation = slots->generation;
+	layout->nr_slots = 0;
+	kvm_for_each_memslot(ms, bkt, slots) {
+		struct vmig_slot *s;
+
+		if (ms->id >= KVM_USER_MEM_SLOTS)
+			continue;
+		s = &layout->slots[layout->nr_slots++];
+		s->id = ms->id;
+		s->flags = ms->flags;
+		s->base_gfn = ms->base_gfn;
+		s->npages = ms->npages;
+		s->hva = ms->userspace_addr;
+	}
+	mutex_unlock(&vm->kvm->slots_lock);
+	sort(layout->slots, layout->nr_slots, sizeof(*layout->slots),
+	     vmig_slot_cmp, NULL);
+	return 0;
+}
+
+/**
+ * vmig_vm_generation() - KVM's current memslot generation
+ * @vm: the VM
+ *
+ * Return: a value that changes whenever any memory slot changes.
+ */
+u64 vmig_vm_generation(struct vmig_vm *vm)
+{
+	u64 gen;
+	int idx;
+
+	idx = srcu_read_lock(&vm->kvm->srcu);
+	gen = kvm_memslots(vm->kvm)->generation;
+	srcu_read_unlock(&vm->kvm->srcu, idx);
+	return gen;
+}
+
+/**
+ * vmig_layout_free() - release a layout snapshot
+ * @layout: the snapshot
+ */
+void vmig_layout_free(struct vmig_layout *layout)
+{
+	kfree(layout->slots);
+	layout->slots = NULL;
+	layout->nr_slots = 0;
+}
+
+/**
+ * vmig_layout_pages() - guest pages in all slots of a layout
+ * @layout: the snapshot
+ *
+ * Return: the sum of the slots' sizes in pages.
+ */
+u64 vmig_layout_pages(const struct vmig_layout *layout)
+{
+	u64 n = 0;
+	u32 i;
+
+	for (i = 0; i < layout->nr_slots; i++)
+		n += layout->slots[i].npages;
+	return n;
+}
+
+/**
+ * vmig_vm_dirty_mode() - how the VMM set up KVM's dirty tracking
+ * @vm: the VM
+ * @manual_protect: out: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled, so a
+ *	harvest must be followed by KVM_CLEAR_DIRTY_LOG to re-protect pages
+ *
+ * Return: 0, or -EOPNOTSUPP when the VM uses the dirty ring (KVM then
+ * refuses KVM_GET_DIRTY_LOG).
+ */
+int vmig_vm_dirty_mode(struct vmig_vm *vm, bool *manual_protect)
+{
+	if (READ_ONCE(vm->kvm->dirty_ring_size))
+		return -EOPNOTSUPP;
+	*manual_protect = READ_ONCE(vm->kvm->manual_dirty_log_protect);
+	return 0;
+}
+
+/**
+ * vmig_vm_vcpus_stopped() - check that no vCPU can run
+ * @vm: the VM
+ *
+ * A vCPU counts as stopped when the thread that last ran it is stopped
+ * (SIGSTOP, as vmigctl does before switchover) or gone, or it never ran.
+ * The check is a snapshot: the caller relies on the VMM staying stopped.
+ *
+ * Return: 0, or -EBUSY naming nothing: the caller reports which contract
+ * was broken.
+ */
+int vmig_vm_vcpus_stopped(struct vmig_vm *vm)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+	int ret = 0;
+
+	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
+		struct task_struct *t;
+		struct pid *pid;
+
+		rcu_read_lock();
+		pid = rcu_dereference(vcpu->pid);
+		t = pid ? pid_task(pid, PIDTYPE_PID) : NULL;
+		if (t && !(t->flags & PF_KTHREAD) && !task_is_stopped(t) &&
+		    !(t->flags & PF_EXITING))
+			ret = -EBUSY;
+		rcu_read_unlock();
+	}
+	return ret;
+}

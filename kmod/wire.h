@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vmig wire format between the source and destination modules.
+ * Documentation/wire-format.rst is its description; change both together.
+ *
+ * Every frame starts with struct vmig_wire_hdr. All integers are little
+ * endian. The receiver checks magic, version, type, length and the header
+ * checksum before it looks at a payload, and checks every slot, offset and
+ * count against the destination VM before any byte lands in guest memory.
+ */
+#ifndef _VMIG_WIRE_H
+#define _VMIG_WIRE_H
+
+#include <linux/types.h>
+
+#define VMIG_WIRE_MAGIC		0x564d4947	/* "VMIG" */
+#define VMIG_WIRE_VERSION	1
+
+/* Limits the receiver enforces. */
+#define VMIG_WIRE_MAX_SLOTS	512
+#define VMIG_WIRE_MAX_VCPUS	1024
+#define VMIG_WIRE_MAX_RUN	64		/* pages in one PAGES frame */
+#define VMIG_WIRE_MAX_STATE	(64 * 1024)	/* bytes of one STATE record */
+
+enum vmig_wire_type {
+	VMIG_WIRE_HELLO = 1,	/* source -> dest: layout; payload vmig_wire_hello */
+	VMIG_WIRE_HELLO_ACK,	/* dest -> source: layout accepted; payload vmig_wire_status */
+	VMIG_WIRE_PAGES,	/* vmig_wire_run, then count * PAGE_SIZE bytes */
+	VMIG_WIRE_ZERO,		/* vmig_wire_run: count zero pages */
+	VMIG_WIRE_STATE,	/* vmig_wire_state, then len bytes */
+	VMIG_WIRE_END,		/* source -> dest: all state sent; no payload */
+	VMIG_WIRE_ACK,		/* dest -> source: state applied; vmig_wire_status */
+	__VMIG_WIRE_MAX,
+};
+
+struct vmig_wire_hdr {
+	__le32 magic;
+	__le16 version;
+	__le16 type;
+	__le32 len;		/* payload bytes following this header */
+	__le32 seq;		/* frame number, from 0, per direction */
+	__le32 csum;		/* crc32 of the bytes above */
+} __packed;
+
+struct vmig_wire_slot {
+	__le32 id;
+	__le32 flags;		/* KVM_MEM_* of the slot, without dirty logging */
+	__le64 base_gfn;
+	__le64 npages;
+} __packed;
+
+struct vmig_wire_hello {
+	__le32 page_size;
+	__le32 nr_vcpus;
+	__le32 nr_slots;
+	__le32 flags;		/* vmig migrate-flags */
+	struct vmig_wire_slot slots[];
+} __packed;
+
+struct vmig_wire_status {
+	__le32 error;		/* 0, or a positive errno */
+} __packed;
+
+struct vmig_wire_run {
+	__le32 slot;		/* slot id */
+	__le32 count;		/* pages, 1..VMIG_WIRE_MAX_RUN */
+	__le64 offset;		/* first page, relative to the slot's base_gfn */
+} __packed;
+
+struct vmig_wire_state {
+	__le16 kind;		/* enum vmig_state_kind (state.h) */
+	__le16 vcpu;		/* vCPU index; 0 for VM-wide state */
+	__le32 len;
+} __packed;
+
+#endif /* _VMIG_WIRE_H */

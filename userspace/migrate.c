@@ -1,0 +1,915 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmigctl migrate: move a running VM to another host.
+ *
+ * vmig.ko copies; this command decides. It hands the kernel the VMM's KVM
+ * files and a connected socket, follows the session's per-pass events and
+ * asks policy.c after each pass whether to go on, throttle the VMM's CPU
+ * (throttle.c) or stop the VMM and ask for switchover.
+ *
+ * The invariant everything here keeps: until the kernel reports the
+ * session done the source VMM is resumed on any failure, and once it is
+ * done the source is never resumed, so the guest never runs in two places.
+ * When the outcome cannot be known the VMM is left stopped and the
+ * operator is told.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <dirent.h>
+#include <netdb.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "announce.h"
+#include "nl.h"
+#include "policy.h"
+#include "session.h"
+#include "throttle.h"
+#include "util.h"
+#include "vmfind.h"
+#include "vmigctl.h"
+#include "uapi/linux/vmig.h"
+
+#define MIG_STOP_TIMEOUT_MS	5000	/* SIGSTOP to every thread in 'T' */
+#define MIG_CANCEL_WAIT_MS	10000	/* session-del to its final event */
+#define MIG_TICK_MS		1000
+
+enum mig_phase {
+	MIG_PRECOPY,		/* the policy is consulted after each pass */
+	MIG_STOPPING,		/* SIGSTOP sent, switchover not yet asked */
+	MIG_SWITCHOVER,		/* switchover asked: only a final event counts */
+};
+
+struct mig {
+	/* options */
+	pid_t pid;
+	const char *to;
+	char host[256], port[16];
+	struct vmig_policy_config pcfg;
+	uint64_t max_bandwidth;
+	uint32_t flags;
+	bool keep_source;
+	const char *announce_dev;
+	uint8_t mac[6];
+
+	/* resources */
+	struct vmfind vm;
+	unsigned int nr_vcpus;
+	uint32_t *msrs;
+	uint32_t nr_msrs;
+	int sock;
+	struct vmig_nl nl, ev;
+	uint32_t id;
+	struct vmig_policy policy;
+	struct vmig_throttle thr;
+	uint32_t page_size;
+
+	/* progress */
+	enum mig_phase phase;
+	uint64_t start_ms;
+	struct vmig_sess last;		/* every attribute seen, latest value */
+	int64_t last_iteration;		/* -1 before the first pass */
+	uint64_t prev_sent;
+	uint32_t max_throttle;
+	uint64_t last_est_ms;
+	bool stopped;			/* we sent SIGSTOP */
+	bool switchover_sent;
+	bool cancel_sent;
+	bool give_up;			/* second interrupt during switchover */
+	uint64_t cancel_deadline;	/* 0: wait for the final event */
+	bool have_final;
+	bool tty, line_open, throttle_warned;
+	char reason[512];		/* why we gave up, first reason wins */
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: vmigctl migrate --pid PID --to HOST:PORT [--downtime-ms MS]\n"
+		"                       [--max-bandwidth RATE] [--max-iterations N] [--timeout S]\n"
+		"                       [--no-zerocopy] [--no-zero-detect] [--keep-source]\n"
+		"                       [--announce-mac MAC --announce-dev IF]\n");
+}
+
+/* End the redrawn progress line before anything else is printed. */
+static void mig_newline(struct mig *m)
+{
+	if (m->line_open) {
+		putchar('\n');
+		m->line_open = false;
+	}
+	fflush(stdout);
+}
+
+static void mig_note(struct mig *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A human-readable step on stdout; JSON output has the events instead. */
+static void mig_note(struct mig *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vmigctl_json)
+		return;
+	mig_newline(m);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void mig_warn(struct mig *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void mig_warn(struct mig *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	mig_newline(m);
+	fputs("vmigctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * The host's MSR list (KVM_GET_MSR_INDEX_LIST on /dev/kvm): the first
+ * call with nmsrs = 0 fails with E2BIG and says how many there are.
+ */
+static int read_msr_index(struct mig *m)
+{
+#ifdef KVM_GET_MSR_INDEX_LIST
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+	int fd, ret = -1;
+
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "vmigctl: /dev/kvm: %s\n", strerror(errno));
+		return -1;
+	}
+	if (!ioctl(fd, KVM_GET_MSR_INDEX_LIST, &probe) || errno != E2BIG) {
+		if (!probe.nmsrs && !errno)
+			ret = 0;
+		else
+			fprintf(stderr, "vmigctl: KVM_GET_MSR_INDEX_LIST: %s\n",
+				strerror(errno));
+		goto out;
+	}
+	list = malloc(sizeof(*list) + probe.nmsrs * sizeof(list->indices[0]));
+	if (!list) {
+		fprintf(stderr, "vmigctl: %s\n", strerror(ENOMEM));
+		goto out;
+	}
+	list->nmsrs = probe.nmsrs;
+	if (ioctl(fd, KVM_GET_MSR_INDEX_LIST, list)) {
+		fprintf(stderr, "vmigctl: KVM_GET_MSR_INDEX_LIST: %s\n",
+			strerror(errno));
+		free(list);
+		goto out;
+	}
+	m->msrs = malloc(list->nmsrs * sizeof(*m->msrs) + 1);
+	if (m->msrs) {
+		memcpy(m->msrs, list->indices, list->nmsrs * sizeof(*m->msrs));
+		m->nr_msrs = list->nmsrs;
+		ret = 0;
+	}
+	free(list);
+out:
+	close(fd);
+	return ret;
+#else
+	(void)m;
+	return 0;	/* no MSRs outside x86 */
+#endif
+}
+
+static int tcp_connect(struct mig *m)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int fd = -1, err = 0, ret;
+
+	ret = getaddrinfo(m->host, m->port, &hints, &res);
+	if (ret) {
+		fprintf(stderr, "vmigctl: %s: %s\n", m->host,
+			ret == EAI_SYSTEM ? strerror(errno) : gai_strerror(ret));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		fprintf(stderr, "vmigctl: connect to %s: %s\n", m->to, strerror(err));
+	return fd;
+}
+
+static int start_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct vmig_sess s;
+
+	vmig_sess_parse(nlh, &s);
+	if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_ID))
+		*(uint32_t *)data = s.id;
+	return MNL_CB_OK;
+}
+
+static int migrate_start(struct mig *m)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&m->nl, VMIG_CMD_MIGRATE_START, 0);
+	struct vmig_nl_error e;
+	bool fits = true;
+	unsigned int i;
+
+	mnl_attr_put_u32(req, VMIG_A_SESSION_PIDFD, (uint32_t)m->vm.pidfd);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, (uint32_t)m->vm.vm_fd);
+	for (i = 0; i < m->vm.nr_vcpus; i++)
+		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ,
+					       VMIG_A_SESSION_VCPU_FD,
+					       (uint32_t)m->vm.vcpu_fds[i]);
+	fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_SOCK_FD,
+				       (uint32_t)m->sock);
+	fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_FLAGS,
+				       m->flags);
+	if (m->max_bandwidth)
+		fits &= mnl_attr_put_u64_check(req, VMIG_NL_BUFSZ,
+					       VMIG_A_SESSION_MAX_BANDWIDTH,
+					       m->max_bandwidth);
+	if (m->nr_msrs)
+		fits &= mnl_attr_put_check(req, VMIG_NL_BUFSZ,
+					   VMIG_A_SESSION_MSR_INDEX,
+					   m->nr_msrs * sizeof(*m->msrs), m->msrs);
+	if (!fits) {
+		fprintf(stderr, "vmigctl: migrate-start: %u vCPUs and %u MSRs do not fit one request\n",
+			m->vm.nr_vcpus, m->nr_msrs);
+		return -1;
+	}
+	if (vmig_nl_talk(&m->nl, req, start_cb, &m->id, &e)) {
+		vmig_nl_perror("migrate-start", &e);
+		return -1;
+	}
+	if (!m->id) {
+		fprintf(stderr, "vmigctl: migrate-start: the reply carries no session id\n");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Ask the kernel to cancel; the session's final event says how it ended.
+ * Before switchover the wait is bounded (the source is resumed either
+ * way); after it only the final event or a second interrupt ends the wait.
+ */
+static void mig_cancel(struct mig *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void mig_cancel(struct mig *m, const char *fmt, ...)
+{
+	struct vmig_nl_error e;
+	va_list ap;
+
+	if (!m->reason[0]) {
+		va_start(ap, fmt);
+		vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
+		va_end(ap);
+	}
+	if (m->cancel_sent)
+		return;
+	m->cancel_sent = true;
+	m->cancel_deadline = m->switchover_sent ? 0 :
+			     vmig_now_ms() + MIG_CANCEL_WAIT_MS;
+	if (m->switchover_sent)
+		mig_note(m, "switchover in progress: asked to cancel, waiting for the outcome (interrupt again to stop waiting; the VMM stays stopped)");
+	if (vmig_sess_del(&m->nl, m->id, &e) && e.err != ENOENT) {
+		mig_newline(m);
+		vmig_nl_perror("cancel", &e);
+	}
+}
+
+static void fmt_eta(char *buf, size_t sz, uint64_t ms)
+{
+	uint64_t s = (ms + 999) / 1000;
+
+	if (ms == VMIG_POLICY_UNKNOWN)
+		snprintf(buf, sz, "?");
+	else if (s < 60)
+		snprintf(buf, sz, "%llus", (unsigned long long)s);
+	else
+		snprintf(buf, sz, "%llum%02llus", (unsigned long long)(s / 60),
+			 (unsigned long long)(s % 60));
+}
+
+static void json_u64_or_null(const char *key, uint64_t v)
+{
+	if (v == VMIG_POLICY_UNKNOWN)
+		printf(",\"%s\":null", key);
+	else
+		printf(",\"%s\":%llu", key, (unsigned long long)v);
+}
+
+static void mig_progress(struct mig *m, const struct vmig_policy_pass *ps,
+			 const struct vmig_policy_decision *d)
+{
+	const struct vmig_sess *s = &m->last;
+	char sent[16], rem[16], dirty[16], bw[16], eta[16], bar[11];
+	uint64_t eta_ms = vmig_policy_eta_ms(ps);
+	unsigned int i, fill = 0;
+
+	if (vmigctl_json) {
+		printf("{\"event\":\"pass\",\"id\":%u", m->id);
+		vmig_sess_json(s);
+		printf(",\"remaining_bytes\":%llu", (unsigned long long)d->remaining_bytes);
+		json_u64_or_null("est_downtime_ms", d->est_downtime_ms);
+		json_u64_or_null("eta_ms", eta_ms);
+		printf(",\"decision\":\"%s\",\"throttle_pct\":%u}\n",
+		       vmig_policy_action_name(d->action), d->throttle_pct);
+		fflush(stdout);
+		return;
+	}
+	vmig_fmt_short(sent, sizeof(sent), s->sent_bytes);
+	vmig_fmt_short(rem, sizeof(rem), d->remaining_bytes);
+	vmig_fmt_short(dirty, sizeof(dirty), s->dirty_rate);
+	vmig_fmt_short(bw, sizeof(bw), s->bandwidth);
+	fmt_eta(eta, sizeof(eta), eta_ms);
+	if (m->tty) {
+		if (s->ram_bytes)
+			fill = (unsigned int)(10 * (double)(s->ram_bytes -
+				(d->remaining_bytes < s->ram_bytes ?
+				 d->remaining_bytes : s->ram_bytes)) /
+				(double)s->ram_bytes + 0.5);
+		for (i = 0; i < 10; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[10] = '\0';
+		printf("\rpass %u [%s] sent %s remaining %s dirty %s/s bw %s/s ETA %s",
+		       s->iteration, bar, sent, rem, dirty, bw, eta);
+		if (m->thr.pct)
+			printf(" throttle %u%%", m->thr.pct);
+		printf("\033[K");
+		m->line_open = true;
+	} else {
+		printf("pass %u sent %s remaining %s dirty %s/s bw %s/s ETA %s",
+		       s->iteration, sent, rem, dirty, bw, eta);
+		if (m->thr.pct)
+			printf(" throttle %u%%", m->thr.pct);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+/* Every thread of the VMM in state 'T' (stopped), as the kernel checks. */
+static int vmm_stopped(pid_t pid)
+{
+	char path[64], buf[512];
+	struct dirent *de;
+	int ret = 1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (ret == 1 && (de = readdir(d))) {
+		const char *st;
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid,
+			 de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* the thread exited */
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "tid (comm) S ...": comm may hold anything, even ") ". */
+		st = strrchr(buf, ')');
+		/* Zombie or dead threads run nothing either. */
+		if (!st || (st[2] != 'T' && st[2] != 'Z' && st[2] != 'X'))
+			ret = 0;
+	}
+	closedir(d);
+	return ret;
+}
+
+static void mig_switchover(struct mig *m, const struct vmig_policy_decision *d)
+{
+	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+	struct vmig_nl_error e;
+	struct nlmsghdr *req;
+	uint64_t deadline;
+	int st;
+
+	m->phase = MIG_STOPPING;
+	mig_note(m, "switchover: estimated downtime %llu ms, stopping process %d",
+		 (unsigned long long)d->est_downtime_ms, (int)m->pid);
+	if (vmig_pidfd_signal(m->vm.pidfd, SIGSTOP)) {
+		mig_cancel(m, "cannot stop process %d: %s", (int)m->pid,
+			   strerror(errno));
+		return;
+	}
+	m->stopped = true;
+	deadline = vmig_now_ms() + MIG_STOP_TIMEOUT_MS;
+	while ((st = vmm_stopped(m->pid)) == 0) {
+		if (vmig_interrupted) {
+			mig_cancel(m, "interrupted");
+			return;
+		}
+		if (vmig_now_ms() >= deadline) {
+			mig_cancel(m, "process %d did not stop within %d s",
+				   (int)m->pid, MIG_STOP_TIMEOUT_MS / 1000);
+			return;
+		}
+		nanosleep(&ms10, NULL);
+	}
+	if (st < 0) {
+		mig_cancel(m, "process %d exited", (int)m->pid);
+		return;
+	}
+	req = vmig_nl_msg(&m->nl, VMIG_CMD_SWITCHOVER, 0);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, m->id);
+	if (vmig_nl_talk(&m->nl, req, NULL, NULL, &e)) {
+		if (e.msg[0])
+			mig_cancel(m, "switchover: %s (%s)", e.msg, strerror(e.err));
+		else
+			mig_cancel(m, "switchover: %s", strerror(e.err));
+		return;
+	}
+	m->switchover_sent = true;
+	m->phase = MIG_SWITCHOVER;
+}
+
+static void mig_pass(struct mig *m)
+{
+	const struct vmig_sess *s = &m->last;
+	struct vmig_policy_pass ps = {
+		.iteration = s->iteration,
+		.dirty_pages = s->dirty_pages,
+		.page_size = m->page_size,
+		.bandwidth = s->bandwidth,
+		.dirty_rate = s->dirty_rate,
+		.sent_bytes = s->sent_bytes >= m->prev_sent ?
+			      s->sent_bytes - m->prev_sent : 0,
+		.dirtied_bytes = s->dirty_pages * m->page_size,
+		.elapsed_ms = s->elapsed_ms,
+	};
+	struct vmig_policy_decision d;
+
+	m->prev_sent = s->sent_bytes;
+	m->last_iteration = s->iteration;
+	d = vmig_policy_pass(&m->policy, &ps);
+	m->last_est_ms = d.est_downtime_ms;
+	mig_progress(m, &ps, &d);
+
+	switch (d.action) {
+	case VMIG_POLICY_CONTINUE:
+		break;
+	case VMIG_POLICY_THROTTLE:
+		if (vmig_throttle_set(&m->thr, d.throttle_pct)) {
+			if (!m->throttle_warned)
+				mig_warn(m, "throttle: %s; going on unthrottled",
+					 m->thr.err);
+			m->throttle_warned = true;
+			break;
+		}
+		if (m->thr.pct > m->max_throttle)
+			m->max_throttle = m->thr.pct;
+		if (!m->tty)
+			mig_note(m, "throttling process %d by %u%%", (int)m->pid,
+				 m->thr.pct);
+		break;
+	case VMIG_POLICY_SWITCHOVER:
+		mig_switchover(m, &d);
+		break;
+	case VMIG_POLICY_ABORT:
+		if (d.est_downtime_ms == VMIG_POLICY_UNKNOWN)
+			mig_cancel(m, "%s (no bandwidth measured, target %u ms)",
+				   vmig_policy_reason_str(d.reason),
+				   m->pcfg.downtime_ms);
+		else
+			mig_cancel(m, "%s (estimated downtime %llu ms, target %u ms)",
+				   vmig_policy_reason_str(d.reason),
+				   (unsigned long long)d.est_downtime_ms,
+				   m->pcfg.downtime_ms);
+		break;
+	}
+}
+
+static void mig_on_event(const struct vmig_sess *s, void *data)
+{
+	struct mig *m = data;
+
+	if (m->have_final)
+		return;
+	vmig_sess_merge(&m->last, s);
+	if (!VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE))
+		return;
+	if (vmig_sess_final(s->state)) {
+		m->have_final = true;
+	} else if (s->state == VMIG_STATE_PRECOPY && m->phase == MIG_PRECOPY &&
+		   !m->cancel_sent && VMIG_SESS_HAS(s, VMIG_A_SESSION_ITERATION) &&
+		   (int64_t)s->iteration > m->last_iteration) {
+		mig_pass(m);
+		return;
+	}
+	if (vmigctl_json) {
+		printf("{\"event\":\"state\",\"id\":%u", m->id);
+		vmig_sess_json(s);
+		printf("}\n");
+		fflush(stdout);
+	}
+}
+
+/* Read what the event socket holds; after an overflow, ask instead. */
+static void mig_drain(struct mig *m)
+{
+	struct vmig_nl_error e;
+	struct vmig_sess s;
+	int ret;
+
+	ret = vmig_events_drain(&m->ev, m->id, mig_on_event, m);
+	if (ret == ENOBUFS) {
+		if (!vmig_sess_get(&m->nl, m->id, &s, &e))
+			mig_on_event(&s, m);
+	} else if (ret) {
+		mig_warn(m, "events: %s", strerror(ret));
+	}
+}
+
+static void mig_report(struct mig *m, const char *result, const char *source)
+{
+	const struct vmig_sess *s = &m->last;
+	uint64_t total = vmig_now_ms() - m->start_ms;
+	uint64_t ms = VMIG_SESS_HAS(s, VMIG_A_SESSION_ELAPSED_MS) &&
+		      s->elapsed_ms ? s->elapsed_ms : total;
+	uint64_t avg = ms ? s->sent_bytes * 1000 / ms : 0;
+	uint32_t passes = VMIG_SESS_HAS(s, VMIG_A_SESSION_ITERATION) ?
+			  s->iteration + 1 : 0;
+	char sent[16], bw[16], dur[16];
+
+	mig_newline(m);
+	if (vmigctl_json) {
+		printf("{\"event\":\"report\",\"id\":%u,\"result\":\"%s\",\"source\":\"%s\"",
+		       m->id, result, source);
+		if (m->reason[0] && strcmp(result, "done")) {
+			fputs(",\"reason\":", stdout);
+			vmig_json_str(m->reason);
+		}
+		printf(",\"total_ms\":%llu,\"passes\":%u,\"ram_bytes\":%llu,\"sent_bytes\":%llu,\"sent_pages\":%llu,\"zero_pages\":%llu",
+		       (unsigned long long)total, passes,
+		       (unsigned long long)s->ram_bytes,
+		       (unsigned long long)s->sent_bytes,
+		       (unsigned long long)s->sent_pages,
+		       (unsigned long long)s->zero_pages);
+		if (VMIG_SESS_HAS(s, VMIG_A_SESSION_DOWNTIME_US))
+			printf(",\"downtime_us\":%llu", (unsigned long long)s->downtime_us);
+		else
+			printf(",\"downtime_us\":null");
+		printf(",\"avg_bandwidth\":%llu,\"max_throttle_pct\":%u}\n",
+		       (unsigned long long)avg, m->max_throttle);
+	} else if (!strcmp(result, "done")) {
+		printf("migrated process %d to %s in %s: %u passes, sent %s, ",
+		       (int)m->pid, m->to,
+		       vmig_fmt_duration(dur, sizeof(dur), total), passes,
+		       vmig_fmt_short(sent, sizeof(sent), s->sent_bytes));
+		if (VMIG_SESS_HAS(s, VMIG_A_SESSION_DOWNTIME_US))
+			printf("downtime %.1f ms", s->downtime_us / 1000.0);
+		else
+			printf("downtime unknown");
+		printf(", average %s/s", vmig_fmt_short(bw, sizeof(bw), avg));
+		if (m->max_throttle)
+			printf(", throttled up to %u%%", m->max_throttle);
+		printf("; source %s\n", source);
+	}
+	fflush(stdout);
+}
+
+static int mig_done(struct mig *m)
+{
+	const char *fate = "stopped";
+	char err[256];
+
+	if (vmig_throttle_undo(&m->thr))
+		mig_warn(m, "throttle: %s", m->thr.err);
+	if (m->announce_dev &&
+	    vmig_announce(m->announce_dev, m->mac, VMIG_ANNOUNCE_COUNT, err,
+			  sizeof(err)))
+		mig_warn(m, "announce: %s", err);
+	if (!m->keep_source) {
+		if (vmig_pidfd_signal(m->vm.pidfd, SIGKILL) && errno != ESRCH)
+			mig_warn(m, "cannot kill the source VMM %d: %s; it stays stopped",
+				 (int)m->pid, strerror(errno));
+		else
+			fate = "killed";
+	}
+	mig_report(m, "done", fate);
+	return VMIGCTL_OK;
+}
+
+/* The migration did not happen and the destination cannot have the VM. */
+static int mig_failed(struct mig *m, const char *result)
+{
+	const char *fate = "running";
+
+	if (m->stopped && vmig_pidfd_signal(m->vm.pidfd, SIGCONT) && errno != ESRCH) {
+		mig_warn(m, "cannot resume process %d: %s", (int)m->pid,
+			 strerror(errno));
+		fate = "stopped";
+	}
+	if (vmig_throttle_undo(&m->thr))
+		mig_warn(m, "throttle: %s", m->thr.err);
+	mig_warn(m, "migration %s: %s; the VM %s on the source", result,
+		 m->reason, !strcmp(fate, "running") ? "keeps running" : "is stopped");
+	mig_report(m, result, fate);
+	return VMIGCTL_FAIL;
+}
+
+/* No final event: resume only if the destination cannot have the VM. */
+static int mig_unresolved(struct mig *m)
+{
+	struct vmig_nl_error e;
+	struct vmig_sess s;
+
+	if (!vmig_sess_get(&m->nl, m->id, &s, &e) &&
+	    VMIG_SESS_HAS(&s, VMIG_A_SESSION_STATE) && vmig_sess_final(s.state)) {
+		mig_on_event(&s, m);
+		return -1;	/* the caller handles the final state */
+	}
+	if (!m->switchover_sent) {
+		if (!m->reason[0])
+			snprintf(m->reason, sizeof(m->reason), "cancelled");
+		return mig_failed(m, "cancelled");
+	}
+	if (vmig_throttle_undo(&m->thr))
+		mig_warn(m, "throttle: %s", m->thr.err);
+	mig_warn(m, "session %u: outcome of the switchover unknown (%s); process %d is left stopped: check 'vmigctl show %u', then resume it (kill -CONT) only if the destination does not run the VM",
+		 m->id, m->reason[0] ? m->reason : "no final event",
+		 (int)m->pid, m->id);
+	mig_report(m, "unknown", "stopped");
+	return VMIGCTL_FAIL;
+}
+
+static int mig_final(struct mig *m)
+{
+	const struct vmig_sess *s = &m->last;
+
+	switch (s->state) {
+	case VMIG_STATE_DONE:
+		return mig_done(m);
+	case VMIG_STATE_FAILED:
+		snprintf(m->reason, sizeof(m->reason), "%s",
+			 s->error ? strerror(-s->error) : "failed without an error code");
+		return mig_failed(m, "failed");
+	default:
+		if (!m->reason[0])
+			snprintf(m->reason, sizeof(m->reason),
+				 "cancelled by another request (vmigctl cancel?)");
+		return mig_failed(m, "cancelled");
+	}
+}
+
+static int mig_loop(struct mig *m)
+{
+	struct pollfd pfd = { .fd = mnl_socket_get_fd(m->ev.sock), .events = POLLIN };
+	struct vmig_policy_decision d;
+	int ret;
+
+	for (;;) {
+		uint64_t now = vmig_now_ms();
+
+		/* An interrupt after the outcome arrived cancels nothing. */
+		if (vmig_interrupted)
+			mig_drain(m);
+		if (m->have_final)
+			return mig_final(m);
+		if (vmig_interrupted) {
+			vmig_interrupted = 0;
+			if (m->cancel_sent)
+				m->give_up = true;
+			else
+				mig_cancel(m, "interrupted");
+		}
+		if (m->phase == MIG_PRECOPY && !m->cancel_sent) {
+			d = vmig_policy_tick(&m->policy, now - m->start_ms);
+			if (d.action == VMIG_POLICY_ABORT)
+				mig_cancel(m, "%s (%u s)", vmig_policy_reason_str(d.reason),
+					   m->pcfg.timeout_s);
+		}
+		if (m->give_up || (m->cancel_deadline && now >= m->cancel_deadline)) {
+			ret = mig_unresolved(m);
+			if (ret >= 0)
+				return ret;
+			continue;
+		}
+		ret = poll(&pfd, 1, MIG_TICK_MS);
+		if (ret < 0 && errno != EINTR)
+			mig_cancel(m, "poll: %s", strerror(errno));
+		else if (ret > 0)
+			mig_drain(m);
+	}
+}
+
+static int mig_parse(struct mig *m, int argc, char **argv)
+{
+	enum { O_DOWNTIME = 256, O_BW, O_ITER, O_TIMEOUT, O_NOZC, O_NOZD,
+	       O_KEEP, O_MAC, O_DEV };
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "to", required_argument, NULL, 't' },
+		{ "downtime-ms", required_argument, NULL, O_DOWNTIME },
+		{ "max-bandwidth", required_argument, NULL, O_BW },
+		{ "max-iterations", required_argument, NULL, O_ITER },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "no-zerocopy", no_argument, NULL, O_NOZC },
+		{ "no-zero-detect", no_argument, NULL, O_NOZD },
+		{ "keep-source", no_argument, NULL, O_KEEP },
+		{ "announce-mac", required_argument, NULL, O_MAC },
+		{ "announce-dev", required_argument, NULL, O_DEV },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *mac = NULL;
+	int c;
+
+	vmig_policy_defaults(&m->pcfg);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (c) {
+		case 'p':
+			if (vmig_parse_pid(optarg, &m->pid))
+				bad = "--pid wants a process id";
+			break;
+		case 't':
+			m->to = optarg;
+			if (vmig_split_hostport(optarg, true, m->host, sizeof(m->host),
+						m->port, sizeof(m->port)))
+				bad = "--to wants HOST:PORT ([ADDR]:PORT for IPv6)";
+			break;
+		case O_DOWNTIME:
+			if (vmig_parse_u32(optarg, &m->pcfg.downtime_ms))
+				bad = "--downtime-ms wants milliseconds";
+			break;
+		case O_BW:
+			if (vmig_parse_rate(optarg, &m->max_bandwidth))
+				bad = "--max-bandwidth wants bytes per second, with an optional k, M, G or T suffix";
+			break;
+		case O_ITER:
+			if (vmig_parse_u32(optarg, &m->pcfg.max_iterations) ||
+			    !m->pcfg.max_iterations)
+				bad = "--max-iterations wants a number of passes, at least 1";
+			break;
+		case O_TIMEOUT:
+			if (vmig_parse_u32(optarg, &m->pcfg.timeout_s) ||
+			    !m->pcfg.timeout_s)
+				bad = "--timeout wants seconds, at least 1";
+			break;
+		case O_NOZC:
+			m->flags |= VMIG_MIGRATE_FLAGS_NO_ZEROCOPY;
+			break;
+		case O_NOZD:
+			m->flags |= VMIG_MIGRATE_FLAGS_NO_ZERO_DETECT;
+			break;
+		case O_KEEP:
+			m->keep_source = true;
+			break;
+		case O_MAC:
+			mac = optarg;
+			if (vmig_parse_mac(optarg, m->mac))
+				bad = "--announce-mac wants a MAC address like 52:54:00:12:34:56";
+			break;
+		case O_DEV:
+			m->announce_dev = optarg;
+			break;
+		case 'h':
+			usage();
+			return VMIGCTL_USAGE;
+		case ':':
+			fprintf(stderr, "vmigctl: migrate: %s needs an argument\n",
+				argv[optind - 1]);
+			usage();
+			return VMIGCTL_USAGE;
+		default:
+			fprintf(stderr, "vmigctl: migrate: unknown option '%s'\n",
+				argv[optind - 1]);
+			usage();
+			return VMIGCTL_USAGE;
+		}
+		if (bad) {
+			fprintf(stderr, "vmigctl: migrate: %s\n", bad);
+			return VMIGCTL_USAGE;
+		}
+	}
+	if (optind != argc || !m->pid || !m->to) {
+		if (optind != argc)
+			fprintf(stderr, "vmigctl: migrate: unexpected '%s'\n", argv[optind]);
+		else
+			fprintf(stderr, "vmigctl: migrate: --pid and --to are required\n");
+		usage();
+		return VMIGCTL_USAGE;
+	}
+	if (!mac != !m->announce_dev) {
+		fprintf(stderr, "vmigctl: migrate: --announce-mac and --announce-dev go together\n");
+		return VMIGCTL_USAGE;
+	}
+	return VMIGCTL_OK;
+}
+
+int migrate_main(int argc, char **argv)
+{
+	struct mig m;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	m.sock = -1;
+	m.last_iteration = -1;
+	m.vm.pidfd = -1;
+	m.vm.vm_fd = -1;
+	ret = mig_parse(&m, argc, argv);
+	if (ret)
+		return ret;
+	if (vmig_policy_init(&m.policy, &m.pcfg)) {
+		fprintf(stderr, "vmigctl: migrate: bad policy settings\n");
+		return VMIGCTL_USAGE;
+	}
+	if (m.announce_dev && !if_nametoindex(m.announce_dev)) {
+		fprintf(stderr, "vmigctl: --announce-dev %s: %s\n", m.announce_dev,
+			strerror(errno));
+		return VMIGCTL_FAIL;
+	}
+	m.page_size = (uint32_t)sysconf(_SC_PAGESIZE);
+	m.tty = isatty(STDOUT_FILENO) && !vmigctl_json;
+
+	ret = VMIGCTL_FAIL;
+	if (vmfind_open(m.pid, &m.vm))
+		return VMIGCTL_FAIL;
+	if (read_msr_index(&m))
+		goto out;
+	ret = vmig_nl_open(&m.nl);
+	if (!ret)
+		ret = vmig_events_open(&m.ev);
+	if (ret) {
+		fprintf(stderr, "vmigctl: vmig family: %s%s\n", strerror(ret),
+			ret == ENOENT ? " (is vmig.ko loaded?)" : "");
+		ret = VMIGCTL_FAIL;
+		goto out;
+	}
+	ret = VMIGCTL_FAIL;
+	m.sock = tcp_connect(&m);
+	if (m.sock < 0)
+		goto out;
+	m.nr_vcpus = m.vm.nr_vcpus;
+	vmig_throttle_init(&m.thr, m.pid, m.nr_vcpus);
+
+	vmig_signals_install();
+	m.start_ms = vmig_now_ms();
+	if (migrate_start(&m))
+		goto out;
+	/* The kernel holds its own references now. */
+	vmfind_close_kvm(&m.vm);
+	close(m.sock);
+	m.sock = -1;
+	if (vmigctl_json) {
+		printf("{\"event\":\"start\",\"id\":%u,\"pid\":%d,\"vcpus\":%u,\"to\":",
+		       m.id, (int)m.pid, m.nr_vcpus);
+		vmig_json_str(m.to);
+		printf("}\n");
+	} else {
+		printf("migrating process %d (%u vCPUs) to %s: session %u\n",
+		       (int)m.pid, m.nr_vcpus, m.to, m.id);
+	}
+	fflush(stdout);
+	ret = mig_loop(&m);
+out:
+	if (m.sock >= 0)
+		close(m.sock);
+	vmig_nl_close(&m.ev);
+	vmig_nl_close(&m.nl);
+	vmfind_close(&m.vm);
+	free(m.msrs);
+	return ret;
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "session.h"
+#include "vmigctl.h"
+#include "uapi/linux/vmig.h"
+
+static int sess_attr(const struct nlattr *a, void *data)
+{
+	struct vmig_sess *s = data;
+	uint16_t type = mnl_attr_get_type(a);
+	uint16_t len = mnl_attr_get_payload_len(a);
+	uint32_t *u32 = NULL;
+	uint64_t *u64 = NULL;
+
+	switch (type) {
+	case VMIG_A_SESSION_ID:
+		u32 = &s->id;
+		break;
+	case VMIG_A_SESSION_ROLE:
+		u32 = &s->role;
+		break;
+	case VMIG_A_SESSION_STATE:
+		u32 = &s->state;
+		break;
+	case VMIG_A_SESSION_VMM_PID:
+		u32 = &s->vmm_pid;
+		break;
+	case VMIG_A_SESSION_ERROR:
+		u32 = (uint32_t *)&s->error;
+		break;
+	case VMIG_A_SESSION_ITERATION:
+		u32 = &s->iteration;
+		break;
+	case VMIG_A_SESSION_RAM_BYTES:
+		u64 = &s->ram_bytes;
+		break;
+	case VMIG_A_SESSION_SENT_BYTES:
+		u64 = &s->sent_bytes;
+		break;
+	case VMIG_A_SESSION_SENT_PAGES:
+		u64 = &s->sent_pages;
+		break;
+	case VMIG_A_SESSION_ZERO_PAGES:
+		u64 = &s->zero_pages;
+		break;
+	case VMIG_A_SESSION_DIRTY_PAGES:
+		u64 = &s->dirty_pages;
+		break;
+	case VMIG_A_SESSION_DIRTY_RATE:
+		u64 = &s->dirty_rate;
+		break;
+	case VMIG_A_SESSION_BANDWIDTH:
+		u64 = &s->bandwidth;
+		break;
+	case VMIG_A_SESSION_DOWNTIME_US:
+		u64 = &s->downtime_us;
+		break;
+	case VMIG_A_SESSION_ELAPSED_MS:
+		u64 = &s->elapsed_ms;
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	/* A malformed attribute is treated as absent, not read past its end. */
+	if (u32 && len == sizeof(*u32))
+		*u32 = mnl_attr_get_u32(a);
+	else if (u64 && len == sizeof(*u64))
+		*u64 = mnl_attr_get_u64(a);
+	else
+		return MNL_CB_OK;
+	s->present |= 1U << type;
+	return MNL_CB_OK;
+}
+
+/* Fill s from a session-get reply or a session-ntf. */
+void vmig_sess_parse(const struct nlmsghdr *nlh, struct vmig_sess *s)
+{
+	memset(s, 0, sizeof(*s));
+	mnl_attr_parse(nlh, GENL_HDRLEN, sess_attr, s);
+}
+
+/* Take every attribute src carries into dst; keep dst's others. */
+void vmig_sess_merge(struct vmig_sess *dst, const struct vmig_sess *src)
+{
+	struct vmig_sess old = *dst;
+
+	*dst = *src;
+#define KEEP(attr, field) \
+	do { if (!VMIG_SESS_HAS(src, attr)) dst->field = old.field; } while (0)
+	KEEP(VMIG_A_SESSION_ID, id);
+	KEEP(VMIG_A_SESSION_ROLE, role);
+	KEEP(VMIG_A_SESSION_STATE, state);
+	KEEP(VMIG_A_SESSION_VMM_PID, vmm_pid);
+	KEEP(VMIG_A_SESSION_ERROR, error);
+	KEEP(VMIG_A_SESSION_ITERATION, iteration);
+	KEEP(VMIG_A_SESSION_RAM_BYTES, ram_bytes);
+	KEEP(VMIG_A_SESSION_SENT_BYTES, sent_bytes);
+	KEEP(VMIG_A_SESSION_SENT_PAGES, sent_pages);
+	KEEP(VMIG_A_SESSION_ZERO_PAGES, zero_pages);
+	KEEP(VMIG_A_SESSION_DIRTY_PAGES, dirty_pages);
+	KEEP(VMIG_A_SESSION_DIRTY_RATE, dirty_rate);
+	KEEP(VMIG_A_SESSION_BANDWIDTH, bandwidth);
+	KEEP(VMIG_A_SESSION_DOWNTIME_US, downtime_us);
+	KEEP(VMIG_A_SESSION_ELAPSED_MS, elapsed_ms);
+#undef KEEP
+	dst->present = old.present | src->present;
+}
+
+bool vmig_sess_final(uint32_t state)
+{
+	return state == VMIG_STATE_DONE || state == VMIG_STATE_FAILED ||
+	       state == VMIG_STATE_CANCELLED;
+}
+
+/**
+ * vmig_events_open() - open a non-blocking socket in the "events" group
+ *
+ * Return: 0, or a positive errno (ENOENT: vmig.ko is not loaded).
+ */
+int vmig_events_open(struct vmig_nl *ev)
+{
+	int fd, ret;
+
+	ret = vmig_nl_open(ev);
+	if (ret)
+		return ret;
+	ret = ev->events_group ? vmig_nl_subscribe(ev) : ENOENT;
+	fd = mnl_socket_get_fd(ev->sock);
+	if (!ret && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		ret = errno;
+	if (ret)
+		vmig_nl_close(ev);
+	return ret;
+}
+
+/**
+ * vmig_events_drain() - hand every queued session-ntf of session id to cb
+ *
+ * Return: 0 once the socket is empty, or a positive errno. ENOBUFS means
+ * the socket overflowed and events were lost: the caller catches up with
+ * vmig_sess_get().
+ */
+int vmig_events_drain(struct vmig_nl *ev, uint32_t id, vmig_sess_cb cb,
+		      void *data)
+{
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(ev->sock, ev->buf,
+						VMIG_NL_BUFSZ);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)ev->buf;
+		int len = (int)n;
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
+			struct vmig_sess s;
+
+			if (nlh->nlmsg_type != ev->family ||
+			    nlh->nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN) ||
+			    g->cmd != VMIG_CMD_SESSION_NTF)
+				continue;
+			vmig_sess_parse(nlh, &s);
+			if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_ID) && s.id == id)
+				cb(&s, data);
+		}
+	}
+}
+
+static int sess_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	vmig_sess_parse(nlh, data);
+	return MNL_CB_OK;
+}
+
+/* Return: 0, or a positive errno with e filled. */
+int vmig_sess_get(struct vmig_nl *nl, uint32_t id, struct vmig_sess *s,
+		  struct vmig_nl_error *e)
+{
+	struct nlmsghdr *req = vmig_nl_msg(nl, VMIG_CMD_SESSION_GET, 0);
+
+	memset(s, 0, sizeof(*s));
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, id);
+	return vmig_nl_talk(nl, req, sess_get_cb, s, e);
+}
+
+/* Return: 0, or a positive errno with e filled. */
+int vmig_sess_del(struct vmig_nl *nl, uint32_t id, struct vmig_nl_error *e)
+{
+	struct nlmsghdr *req = vmig_nl_msg(nl, VMIG_CMD_SESSION_DEL, 0);
+
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, id);
+	return vmig_nl_talk(nl, req, NULL, NULL, e);
+}
+
+/* The session's attributes as JSON members, each preceded by a comma. */
+void vmig_sess_json(const struct vmig_sess *s)
+{
+	static const struct {
+		int attr;
+		const char *key;
+		size_t off;
+	} u64s[] = {
+#define F(a, f) { VMIG_A_SESSION_##a, #f, offsetof(struct vmig_sess, f) }
+		F(RAM_BYTES, ram_bytes), F(SENT_BYTES, sent_bytes),
+		F(SENT_PAGES, sent_pages), F(ZERO_PAGES, zero_pages),
+		F(DIRTY_PAGES, dirty_pages), F(DIRTY_RATE, dirty_rate),
+		F(BANDWIDTH, bandwidth), F(DOWNTIME_US, downtime_us),
+		F(ELAPSED_MS, elapsed_ms),
+#undef F
+	};
+	size_t i;
+
+	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE))
+		printf(",\"state\":\"%s\"", vmigctl_state_name(s->state));
+	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_ITERATION))
+		printf(",\"iteration\":%u", s->iteration);
+	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_ERROR))
+		printf(",\"error\":%d", s->error);
+	for (i = 0; i < sizeof(u64s) / sizeof(u64s[0]); i++)
+		if (VMIG_SESS_HAS(s, u64s[i].attr))
+			printf(",\"%s\":%llu", u64s[i].key,
+			       (unsigned long long)*(const uint64_t *)
+			       ((const char *)s + u64s[i].off));
+}

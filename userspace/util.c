@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+volatile sig_atomic_t vmig_interrupted;
+
+/* Return: 0, or -1 when arg is not a whole decimal number up to max. */
+static int parse_ull(const char *arg, unsigned long long max,
+		     unsigned long long *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*arg))
+		return -1;
+	errno = 0;
+	*v = strtoull(arg, &end, 10);
+	if (errno || *end || *v > max)
+		return -1;
+	return 0;
+}
+
+int vmig_parse_pid(const char *arg, pid_t *pid)
+{
+	unsigned long long v;
+
+	if (parse_ull(arg, INT_MAX, &v) || !v)
+		return -1;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+int vmig_parse_u32(const char *arg, uint32_t *v)
+{
+	unsigned long long x;
+
+	if (parse_ull(arg, UINT32_MAX, &x))
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+/**
+ * vmig_parse_rate() - parse a byte count with an optional binary suffix
+ *
+ * "100", "512k", "100M", "1.5G", "2T" (k/K = 1024, M = 1024^2, ...); a
+ * trailing "B" or "iB" is accepted ("100MiB").
+ *
+ * Return: 0, or -1 when arg is not such a number or does not fit u64.
+ */
+int vmig_parse_rate(const char *arg, uint64_t *v)
+{
+	static const char units[] = "kmgt";
+	const char *u;
+	double x, mul = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)*arg))
+		return -1;
+	errno = 0;
+	x = strtod(arg, &end);
+	if (errno || end == arg)
+		return -1;
+	if (*end && (u = strchr(units, tolower((unsigned char)*end)))) {
+		mul = pow(1024, (double)(u - units + 1));
+		end++;
+		if (*end == 'i')
+			end++;
+	}
+	if (*end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	x *= mul;
+	if (!(x >= 0) || x >= 18446744073709551616.0)
+		return -1;
+	*v = (uint64_t)x;
+	return 0;
+}
+
+/**
+ * vmig_parse_ms() - parse a positive number of seconds ("2", "0.5")
+ *
+ * Return: 0 with *ms rounded to the millisecond, or -1.
+ */
+int vmig_parse_ms(const char *seconds, uint64_t *ms)
+{
+	char *end;
+	double s;
+
+	if (!isdigit((unsigned char)*seconds) && *seconds != '.')
+		return -1;
+	errno = 0;
+	s = strtod(seconds, &end);
+	if (errno || *end || !(s >= 0) || s > 1e9)
+		return -1;
+	*ms = (uint64_t)llround(s * 1000);
+	return 0;
+}
+
+/**
+ * vmig_split_hostport() - split "HOST:PORT", "[V6ADDR]:PORT" or "PORT"
+ * @need_host: a bare PORT is refused
+ *
+ * Return: 0 with host ("" when absent) and port filled, or -1.
+ */
+int vmig_split_hostport(const char *arg, bool need_host, char *host,
+			size_t hostsz, char *port, size_t portsz)
+{
+	const char *colon = strrchr(arg, ':');
+	const char *h = arg, *p;
+	size_t hlen;
+
+	if (!colon) {
+		if (need_host)
+			return -1;
+		hlen = 0;
+		p = arg;
+	} else {
+		hlen = (size_t)(colon - arg);
+		p = colon + 1;
+		if (*arg == '[') {
+			if (hlen < 2 || arg[hlen - 1] != ']')
+				return -1;
+			h++;
+			hlen -= 2;
+		} else if (memchr(arg, ':', hlen)) {
+			return -1;	/* bare IPv6 address: brackets needed */
+		}
+	}
+	if ((need_host && !hlen) || hlen >= hostsz || !*p ||
+	    strlen(p) >= portsz || strspn(p, "0123456789") != strlen(p))
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	strcpy(port, p);
+	return 0;
+}
+
+/* "512B", "40.1K", "2.3M", "210M": binary units, 3 significant digits. */
+const char *vmig_fmt_short(char *buf, size_t sz, uint64_t bytes)
+{
+	static const char units[] = "KMGTPE";
+	double v = (double)bytes;
+	int i = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, sz, "%lluB", (unsigned long long)bytes);
+		return buf;
+	}
+	while (v >= 1024 && i < 5) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, sz, v >= 99.95 ? "%.0f%c" : "%.1f%c", v, units[i]);
+	return buf;
+}
+
+/* "64.0 MiB", "12.3 KiB", "100 B". */
+const char *vmig_fmt_iec(char *buf, size_t sz, double bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	int i = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, sz, "%.0f B", bytes);
+		return buf;
+	}
+	while (bytes >= 1024 && i < 4) {
+		bytes /= 1024;
+		i++;
+	}
+	snprintf(buf, sz, "%.1f %s", bytes, units[i]);
+	return buf;
+}
+
+/* "850ms", "12.4s", "3m05s". */
+const char *vmig_fmt_duration(char *buf, size_t sz, uint64_t ms)
+{
+	if (ms < 1000)
+		snprintf(buf, sz, "%llums", (unsigned long long)ms);
+	else if (ms < 60000)
+		snprintf(buf, sz, "%.1fs", ms / 1000.0);
+	else
+		snprintf(buf, sz, "%llum%02llus", (unsigned long long)(ms / 60000),
+			 (unsigned long long)(ms / 1000 % 60));
+	return buf;
+}
+
+/* s as a JSON string on stdout, quotes included. */
+void vmig_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+uint64_t vmig_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Signal the process a pidfd refers to; a recycled pid is never hit. */
+int vmig_pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static void vmig_on_signal(int sig)
+{
+	(void)sig;
+	vmig_interrupted = 1;
+}
+
+/*
+ * SIGINT/SIGTERM only set vmig_interrupted; the caller cancels cleanly.
+ * SA_RESTART keeps a netlink request from failing half way with EINTR (its
+ * outcome would be unknown); poll() is never restarted, so an event loop
+ * still wakes up at once.
+ */
+void vmig_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vmig_on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
