@@ -203,7 +203,7 @@ int vmig_nl_session_del_doit(struct sk_buff *skb, struct genl_info *info)
 		return PTR_ERR(s);
 	ret = vmig_session_cancel(s);
 	if (ret == -EALREADY)
-		NL_SET_ERR_MSG_MOD(info->extack, "session has already ended");
+		NL_SET_ERR_MSG_MOD(info->extack, "session is ending; retry to dismiss it");
 	vmig_session_put(s);
 	return ret;
 }
@@ -301,9 +301,13 @@ static int vmig_nl_start(struct genl_info *info, enum vmig_role role, u8 cmd)
 	}
 	if (info->attrs[VMIG_A_SESSION_FLAGS])
 		s->flags = nla_get_u32(info->attrs[VMIG_A_SESSION_FLAGS]);
-	if (info->attrs[VMIG_A_SESSION_MAX_BANDWIDTH])
+	/*
+	 * info->attrs is sized by the op's own policy: receive-start's ends
+	 * before these, and its strict policy already refused them.
+	 */
+	if (role == VMIG_ROLE_SOURCE && info->attrs[VMIG_A_SESSION_MAX_BANDWIDTH])
 		s->max_bandwidth = nla_get_u64(info->attrs[VMIG_A_SESSION_MAX_BANDWIDTH]);
-	if (info->attrs[VMIG_A_SESSION_MSR_INDEX]) {
+	if (role == VMIG_ROLE_SOURCE && info->attrs[VMIG_A_SESSION_MSR_INDEX]) {
 		const struct nlattr *a = info->attrs[VMIG_A_SESSION_MSR_INDEX];
 
 		if (nla_len(a) % sizeof(u32) || nla_len(a) / sizeof(u32) > VMIG_MAX_MSRS) {
@@ -358,11 +362,6 @@ int vmig_nl_migrate_start_doit(struct sk_buff *skb, struct genl_info *info)
 
 int vmig_nl_receive_start_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	if (info->attrs[VMIG_A_SESSION_MSR_INDEX] || info->attrs[VMIG_A_SESSION_MAX_BANDWIDTH]) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "only the source takes msr-index and max-bandwidth");
-		return -EINVAL;
-	}
 	return vmig_nl_start(info, VMIG_ROLE_DESTINATION, VMIG_CMD_RECEIVE_START);
 }
 

@@ -44,6 +44,17 @@ static void vmig_session_release(struct kref *ref)
 	call_rcu(&s->rcu, vmig_session_free_rcu);
 }
 
+/* How long an ended session stays listed unless dismissed (session-del). */
+#define VMIG_SESSION_LINGER	(30 * HZ)
+
+static void vmig_session_linger_end(struct work_struct *work)
+{
+	struct vmig_session *s = container_of(to_delayed_work(work),
+					      struct vmig_session, linger);
+
+	vmig_session_discard(s);
+}
+
 /**
  * vmig_session_create() - create a session and list it
  * @net: namespace the session belongs to
@@ -67,6 +78,7 @@ struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role)
 	mutex_init(&s->switch_mutex);
 	init_waitqueue_head(&s->wq);
 	init_completion(&s->switch_done);
+	INIT_DELAYED_WORK(&s->linger, vmig_session_linger_end);
 	write_pnet(&s->net, net);
 	s->role = role;
 	s->state = VMIG_STATE_NEW;
@@ -111,8 +123,9 @@ static int vmig_session_worker(void *data)
 	s->stream = NULL;
 	mutex_unlock(&s->io_lock);
 
+	/* Dismissable (session-del) from the moment listeners hear the end. */
+	schedule_delayed_work(&s->linger, VMIG_SESSION_LINGER);
 	vmig_nl_session_notify(s);
-	vmig_session_discard(s);
 	vmig_session_put(s);
 	module_put_and_kthread_exit(0);
 }
@@ -280,19 +293,25 @@ bool vmig_session_cancelled(struct vmig_session *s)
 }
 
 /**
- * vmig_session_cancel() - ask a session's worker to stop
+ * vmig_session_cancel() - ask a session's worker to stop, or dismiss it
  * @s: session (reference held by the caller)
  *
  * The worker notices at its next step, or at once if it is blocked on the
- * connection (which is shut down). A source VM keeps running.
+ * connection (which is shut down). A source VM keeps running. A session
+ * that has ended is unlisted at once instead of after its linger time.
  *
  * Context: process context.
- * Return: 0, or -EALREADY when the session had already ended.
+ * Return: 0, or -EALREADY when the session is still winding down.
  */
 int vmig_session_cancel(struct vmig_session *s)
 {
-	if (vmig_session_state(s, NULL, NULL, NULL) >= VMIG_STATE_DONE)
-		return -EALREADY;
+	if (vmig_session_state(s, NULL, NULL, NULL) >= VMIG_STATE_DONE) {
+		/* Listed until its worker is gone, then until linger or now. */
+		if (!cancel_delayed_work(&s->linger))
+			return -EALREADY;
+		vmig_session_discard(s);
+		return 0;
+	}
 	WRITE_ONCE(s->cancel, true);
 	wake_up(&s->wq);
 	mutex_lock(&s->io_lock);
@@ -324,8 +343,9 @@ void vmig_session_uninit(void)
 	unsigned long id;
 
 	xa_for_each(&vmig_sessions, id, s) {
-		xa_erase(&vmig_sessions, id);
-		vmig_session_put(s);
+		cancel_delayed_work_sync(&s->linger);
+		if (xa_erase(&vmig_sessions, id) == s)
+			vmig_session_put(s);
 	}
 	rcu_barrier();
 	xa_destroy(&vmig_sessions);

@@ -13,6 +13,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <uapi/linux/vmig.h>
 
@@ -74,6 +75,8 @@ struct vmig_stats {
  * @switch_why: static text explaining @switch_ret
  * @switch_mutex: serialises switchover requests
  * @switch_time: when the accepted switchover request arrived
+ * @linger: unlists an ended session after a while, so its outcome can be
+ *	read even by a controller that missed the final event
  * @rcu: frees the session after lockless readers are done
  */
 struct vmig_session {
@@ -106,6 +109,7 @@ struct vmig_session {
 	struct mutex switch_mutex; /* serialises switchover requests */
 	ktime_t switch_time;
 
+	struct delayed_work linger;
 	struct rcu_head rcu;
 };
 

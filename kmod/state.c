@@ -252,6 +252,50 @@ int vmig_state_send(struct vmig_vm *vm, struct vmig_stream *st,
 	return ret;
 }
 
+/*
+ * KVM refuses host writes to some MSRs it lets us read, depending on the
+ * VM's configuration (MSR_KVM_ASYNC_PF_INT needs an in-kernel LAPIC even
+ * to write 0). Such an MSR is accepted when the destination already holds
+ * the source's value; any real difference fails the migration.
+ */
+static int vmig_state_apply_msrs(struct vmig_vm *vm, struct file *f, u16 vcpu,
+				 struct kvm_msrs *m, const char **why)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} one;
+	u32 done = 0, total = m->nmsrs;
+	long r;
+
+	while (done < total) {
+		m->nmsrs = total - done;
+		if (done)
+			memmove(m->entries, m->entries + done, m->nmsrs * sizeof(m->entries[0]));
+		total -= done;
+		done = 0;
+		r = vmig_vm_ioctl(vm, f, KVM_SET_MSRS, m, vmig_msrs_size(m->nmsrs));
+		if (r < 0) {
+			*why = "KVM_SET_MSRS failed";
+			return r;
+		}
+		if (r == m->nmsrs)
+			return 0;
+		memset(&one, 0, sizeof(one));
+		one.h.nmsrs = 1;
+		one.e.index = m->entries[r].index;
+		if (vmig_vm_ioctl(vm, f, KVM_GET_MSRS, &one, sizeof(one)) != 1 ||
+		    one.e.data != m->entries[r].data) {
+			pr_warn("vCPU %u: KVM_SET_MSRS refused MSR %#x = %#llx\n", vcpu,
+				m->entries[r].index, m->entries[r].data);
+			*why = "KVM_SET_MSRS refused an MSR the destination cannot match";
+			return -EIO;
+		}
+		done = r + 1;
+	}
+	return 0;
+}
+
 /**
  * vmig_state_apply() - write one received state record into the VM
  * @vm: destination VM, entered; vCPUs not running
@@ -288,11 +332,9 @@ int vmig_state_apply(struct vmig_vm *vm, u16 kind, u16 vcpu, void *buf,
 		/* Only REALTIME is meaningful to SET: KVM then adds the elapsed wall time. */
 		c->flags &= KVM_CLOCK_REALTIME;
 	}
+	if (kind == VMIG_SK_MSRS)
+		return vmig_state_apply_msrs(vm, f, vcpu, buf, why);
 	r = vmig_vm_ioctl(vm, f, d->set, buf, len);
-	if (kind == VMIG_SK_MSRS && r != ((struct kvm_msrs *)buf)->nmsrs) {
-		*why = "KVM_SET_MSRS refused an MSR";
-		return r < 0 ? r : -EIO;
-	}
 	if (r < 0) {
 		*why = "a KVM state write (SET ioctl) failed";
 		return r;

@@ -44,6 +44,7 @@
 #define MIG_STOP_TIMEOUT_MS	5000	/* SIGSTOP to every thread in 'T' */
 #define MIG_CANCEL_WAIT_MS	10000	/* session-del to its final event */
 #define MIG_TICK_MS		1000
+#define MIG_PROBE_MS		5000	/* silence before asking session-get */
 
 enum mig_phase {
 	MIG_PRECOPY,		/* the policy is consulted after each pass */
@@ -79,7 +80,7 @@ struct mig {
 	enum mig_phase phase;
 	uint64_t start_ms;
 	struct vmig_sess last;		/* every attribute seen, latest value */
-	int64_t last_iteration;		/* -1 before the first pass */
+	uint32_t last_iteration;	/* last pass fed to the policy */
 	uint64_t prev_sent;
 	uint32_t max_throttle;
 	uint64_t last_est_ms;
@@ -88,6 +89,7 @@ struct mig {
 	bool cancel_sent;
 	bool give_up;			/* second interrupt during switchover */
 	uint64_t cancel_deadline;	/* 0: wait for the final event */
+	uint64_t last_heard_ms;		/* last event or probe */
 	bool have_final;
 	bool tty, line_open, throttle_warned;
 	char reason[512];		/* why we gave up, first reason wins */
@@ -241,7 +243,6 @@ static int migrate_start(struct mig *m)
 	bool fits = true;
 	unsigned int i;
 
-	mnl_attr_put_u32(req, VMIG_A_SESSION_PIDFD, (uint32_t)m->vm.pidfd);
 	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, (uint32_t)m->vm.vm_fd);
 	for (i = 0; i < m->vm.nr_vcpus; i++)
 		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ,
@@ -299,7 +300,9 @@ static void mig_cancel(struct mig *m, const char *fmt, ...)
 			     vmig_now_ms() + MIG_CANCEL_WAIT_MS;
 	if (m->switchover_sent)
 		mig_note(m, "switchover in progress: asked to cancel, waiting for the outcome (interrupt again to stop waiting; the VMM stays stopped)");
-	if (vmig_sess_del(&m->nl, m->id, &e) && e.err != ENOENT) {
+	/* Gone or ended: the final event is on its way or already queued. */
+	if (vmig_sess_del(&m->nl, m->id, &e) && e.err != ENOENT &&
+	    e.err != EALREADY) {
 		mig_newline(m);
 		vmig_nl_perror("cancel", &e);
 	}
@@ -330,7 +333,7 @@ static void mig_progress(struct mig *m, const struct vmig_policy_pass *ps,
 			 const struct vmig_policy_decision *d)
 {
 	const struct vmig_sess *s = &m->last;
-	char sent[16], rem[16], dirty[16], bw[16], eta[16], bar[11];
+	char sent[16], rem[16], dirty[16], bw[16], eta[32], bar[11];
 	uint64_t eta_ms = vmig_policy_eta_ms(ps);
 	unsigned int i, fill = 0;
 
@@ -378,7 +381,7 @@ static void mig_progress(struct mig *m, const struct vmig_policy_pass *ps,
 /* Every thread of the VMM in state 'T' (stopped), as the kernel checks. */
 static int vmm_stopped(pid_t pid)
 {
-	char path[64], buf[512];
+	char path[sizeof(((struct dirent *)0)->d_name) + 32], buf[512];
 	struct dirent *de;
 	int ret = 1;
 	DIR *d;
@@ -434,6 +437,7 @@ static void mig_switchover(struct mig *m, const struct vmig_policy_decision *d)
 	deadline = vmig_now_ms() + MIG_STOP_TIMEOUT_MS;
 	while ((st = vmm_stopped(m->pid)) == 0) {
 		if (vmig_interrupted) {
+			vmig_interrupted = 0;
 			mig_cancel(m, "interrupted");
 			return;
 		}
@@ -523,6 +527,7 @@ static void mig_on_event(const struct vmig_sess *s, void *data)
 
 	if (m->have_final)
 		return;
+	m->last_heard_ms = vmig_now_ms();
 	vmig_sess_merge(&m->last, s);
 	if (!VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE))
 		return;
@@ -530,7 +535,7 @@ static void mig_on_event(const struct vmig_sess *s, void *data)
 		m->have_final = true;
 	} else if (s->state == VMIG_STATE_PRECOPY && m->phase == MIG_PRECOPY &&
 		   !m->cancel_sent && VMIG_SESS_HAS(s, VMIG_A_SESSION_ITERATION) &&
-		   (int64_t)s->iteration > m->last_iteration) {
+		   s->iteration > m->last_iteration) {
 		mig_pass(m);
 		return;
 	}
@@ -542,20 +547,41 @@ static void mig_on_event(const struct vmig_sess *s, void *data)
 	}
 }
 
-/* Read what the event socket holds; after an overflow, ask instead. */
-static void mig_drain(struct mig *m)
+/*
+ * Ask for the session instead of waiting for its events: after an event
+ * socket overflow, and after a long silence. A session is unlisted once
+ * it ended, just after its final event was queued to us: on ENOENT that
+ * event is either in the socket already or lost, and waiting on for it
+ * would be forever.
+ */
+static void mig_probe(struct mig *m)
 {
 	struct vmig_nl_error e;
 	struct vmig_sess s;
-	int ret;
 
-	ret = vmig_events_drain(&m->ev, m->id, mig_on_event, m);
-	if (ret == ENOBUFS) {
-		if (!vmig_sess_get(&m->nl, m->id, &s, &e))
+	m->last_heard_ms = vmig_now_ms();
+	if (!vmig_sess_get(&m->nl, m->id, &s, &e)) {
+		if (vmig_sess_final(s.state) || s.iteration > m->last_iteration)
 			mig_on_event(&s, m);
-	} else if (ret) {
-		mig_warn(m, "events: %s", strerror(ret));
+	} else if (e.err == ENOENT) {
+		vmig_events_drain(&m->ev, m->id, mig_on_event, m);
+		if (m->have_final)
+			return;
+		if (!m->reason[0])
+			snprintf(m->reason, sizeof(m->reason),
+				 "the session ended and its final event was lost");
+		m->give_up = true;
 	}
+}
+
+static void mig_drain(struct mig *m)
+{
+	int ret = vmig_events_drain(&m->ev, m->id, mig_on_event, m);
+
+	if (ret == ENOBUFS)
+		mig_probe(m);
+	else if (ret)
+		mig_warn(m, "events: %s", strerror(ret));
 }
 
 static void mig_report(struct mig *m, const char *result, const char *source)
@@ -565,8 +591,7 @@ static void mig_report(struct mig *m, const char *result, const char *source)
 	uint64_t ms = VMIG_SESS_HAS(s, VMIG_A_SESSION_ELAPSED_MS) &&
 		      s->elapsed_ms ? s->elapsed_ms : total;
 	uint64_t avg = ms ? s->sent_bytes * 1000 / ms : 0;
-	uint32_t passes = VMIG_SESS_HAS(s, VMIG_A_SESSION_ITERATION) ?
-			  s->iteration + 1 : 0;
+	uint32_t passes = s->iteration;	/* completed pre-copy passes */
 	char sent[16], bw[16], dur[16];
 
 	mig_newline(m);
@@ -652,6 +677,9 @@ static int mig_unresolved(struct mig *m)
 	struct vmig_nl_error e;
 	struct vmig_sess s;
 
+	vmig_events_drain(&m->ev, m->id, mig_on_event, m);
+	if (m->have_final)
+		return -1;	/* the caller handles the final state */
 	if (!vmig_sess_get(&m->nl, m->id, &s, &e) &&
 	    VMIG_SESS_HAS(&s, VMIG_A_SESSION_STATE) && vmig_sess_final(s.state)) {
 		mig_on_event(&s, m);
@@ -660,7 +688,7 @@ static int mig_unresolved(struct mig *m)
 	if (!m->switchover_sent) {
 		if (!m->reason[0])
 			snprintf(m->reason, sizeof(m->reason), "cancelled");
-		return mig_failed(m, "cancelled");
+		return mig_failed(m, m->cancel_sent ? "cancelled" : "failed");
 	}
 	if (vmig_throttle_undo(&m->thr))
 		mig_warn(m, "throttle: %s", m->thr.err);
@@ -674,13 +702,16 @@ static int mig_unresolved(struct mig *m)
 static int mig_final(struct mig *m)
 {
 	const struct vmig_sess *s = &m->last;
+	struct vmig_nl_error e;
+
+	/* The outcome is read: unlist the session now, not after its linger. */
+	vmig_sess_del(&m->nl, m->id, &e);
 
 	switch (s->state) {
 	case VMIG_STATE_DONE:
 		return mig_done(m);
 	case VMIG_STATE_FAILED:
-		snprintf(m->reason, sizeof(m->reason), "%s",
-			 s->error ? strerror(-s->error) : "failed without an error code");
+		vmig_sess_reason(s, m->reason, sizeof(m->reason));
 		return mig_failed(m, "failed");
 	default:
 		if (!m->reason[0])
@@ -717,6 +748,10 @@ static int mig_loop(struct mig *m)
 				mig_cancel(m, "%s (%u s)", vmig_policy_reason_str(d.reason),
 					   m->pcfg.timeout_s);
 		}
+		if (!m->give_up && now - m->last_heard_ms >= MIG_PROBE_MS)
+			mig_probe(m);
+		if (m->have_final)
+			continue;
 		if (m->give_up || (m->cancel_deadline && now >= m->cancel_deadline)) {
 			ret = mig_unresolved(m);
 			if (ret >= 0)
@@ -724,10 +759,12 @@ static int mig_loop(struct mig *m)
 			continue;
 		}
 		ret = poll(&pfd, 1, MIG_TICK_MS);
-		if (ret < 0 && errno != EINTR)
+		if (ret < 0 && errno != EINTR) {
 			mig_cancel(m, "poll: %s", strerror(errno));
-		else if (ret > 0)
+			m->give_up = true;
+		} else if (ret > 0) {
 			mig_drain(m);
+		}
 	}
 }
 
@@ -776,7 +813,7 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 			break;
 		case O_BW:
 			if (vmig_parse_rate(optarg, &m->max_bandwidth))
-				bad = "--max-bandwidth wants bytes per second, with an optional k, M, G or T suffix";
+				bad = "--max-bandwidth wants bytes/s, optionally with k, M, G or T";
 			break;
 		case O_ITER:
 			if (vmig_parse_u32(optarg, &m->pcfg.max_iterations) ||
@@ -846,7 +883,6 @@ int migrate_main(int argc, char **argv)
 
 	memset(&m, 0, sizeof(m));
 	m.sock = -1;
-	m.last_iteration = -1;
 	m.vm.pidfd = -1;
 	m.vm.vm_fd = -1;
 	ret = mig_parse(&m, argc, argv);
@@ -887,6 +923,7 @@ int migrate_main(int argc, char **argv)
 
 	vmig_signals_install();
 	m.start_ms = vmig_now_ms();
+	m.last_heard_ms = m.start_ms;
 	if (migrate_start(&m))
 		goto out;
 	/* The kernel holds its own references now. */

@@ -12,7 +12,6 @@ void vmig_policy_defaults(struct vmig_policy_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->downtime_ms = 300;
-	cfg->min_iterations = 1;
 	cfg->throttle_threshold = 50;
 	cfg->throttle_start = 20;
 	cfg->throttle_step = 10;
@@ -50,6 +49,11 @@ static uint64_t bytes_to_ms(uint64_t bytes, uint64_t rate)
 	return ms > VMIG_POLICY_UNKNOWN ? VMIG_POLICY_UNKNOWN : (uint64_t)ms;
 }
 
+static bool timed_out(const struct vmig_policy_config *c, uint64_t elapsed_ms)
+{
+	return c->timeout_s && elapsed_ms >= (uint64_t)c->timeout_s * 1000;
+}
+
 static uint64_t remaining_bytes(const struct vmig_policy_pass *pass)
 {
 	if (pass->page_size && pass->dirty_pages > UINT64_MAX / pass->page_size)
@@ -60,7 +64,7 @@ static uint64_t remaining_bytes(const struct vmig_policy_pass *pass)
 /**
  * vmig_policy_pass() - decide what to do after one pre-copy pass
  * @p: the policy; its counters advance
- * @pass: what the pass did
+ * @pass: what the pass did; iteration 0 is the start report (policy.h)
  *
  * Return: the decision. For THROTTLE the caller applies throttle_pct (the
  * policy assumes it did; a failure to throttle shows up as passes that do
@@ -79,8 +83,14 @@ struct vmig_policy_decision vmig_policy_pass(struct vmig_policy *p,
 	d.est_downtime_ms = bytes_to_ms(d.remaining_bytes, pass->bandwidth);
 	d.throttle_pct = p->throttle_pct;
 
-	if (pass->iteration >= c->min_iterations &&
-	    d.est_downtime_ms <= c->downtime_ms) {
+	if (!pass->iteration) {
+		if (timed_out(c, pass->elapsed_ms)) {
+			d.action = VMIG_POLICY_ABORT;
+			d.reason = VMIG_POLICY_REASON_TIMEOUT;
+		}
+		return d;
+	}
+	if (d.est_downtime_ms <= c->downtime_ms) {
 		d.action = VMIG_POLICY_SWITCHOVER;
 		return d;
 	}
@@ -88,11 +98,11 @@ struct vmig_policy_decision vmig_policy_pass(struct vmig_policy *p,
 	if (at_max)
 		p->stalled_passes++;
 	d.action = VMIG_POLICY_ABORT;
-	if (c->max_iterations && pass->iteration + 1 >= c->max_iterations) {
+	if (c->max_iterations && pass->iteration >= c->max_iterations) {
 		d.reason = VMIG_POLICY_REASON_MAX_ITERATIONS;
 		return d;
 	}
-	if (c->timeout_s && pass->elapsed_ms >= (uint64_t)c->timeout_s * 1000) {
+	if (timed_out(c, pass->elapsed_ms)) {
 		d.reason = VMIG_POLICY_REASON_TIMEOUT;
 		return d;
 	}
@@ -137,7 +147,7 @@ struct vmig_policy_decision vmig_policy_tick(const struct vmig_policy *p,
 	d.action = VMIG_POLICY_CONTINUE;
 	d.throttle_pct = p->throttle_pct;
 	d.est_downtime_ms = VMIG_POLICY_UNKNOWN;
-	if (p->cfg.timeout_s && elapsed_ms >= (uint64_t)p->cfg.timeout_s * 1000) {
+	if (timed_out(&p->cfg, elapsed_ms)) {
 		d.action = VMIG_POLICY_ABORT;
 		d.reason = VMIG_POLICY_REASON_TIMEOUT;
 	}

@@ -5,6 +5,12 @@
  * Pure: no I/O, no clock, no globals; the caller feeds it numbers and acts
  * on the answer, so every rule is unit-tested in tests/policy_unittest.c.
  *
+ * Pass numbers are the session's iteration attribute: how many passes
+ * have completed. The report after the bulk copy of all RAM says 1; a
+ * report saying 0 only announces that pre-copy started (nothing sent yet,
+ * every page still to send) and is not a pass: it never switches over,
+ * throttles or counts towards a limit; only the timeout applies to it.
+ *
  * The rules, applied in this order to each pass:
  *
  * 1. Convergence. remaining = dirty_pages * page_size is what switchover
@@ -13,15 +19,10 @@
  *    most downtime_ms the answer is SWITCHOVER. remaining == 0 always
  *    converges; bandwidth == 0 with remaining > 0 never does (the estimate
  *    is unknown, reported as VMIG_POLICY_UNKNOWN, never a division by 0).
- *    Passes below min_iterations never switch over: pass 0 is the bulk
- *    copy, and the first harvest after it is the first number that says
- *    how the guest dirties memory against an incremental copy (and does
- *    not depend on when the kernel starts logging). With the default of 1
- *    an idle guest switches over after pass 1.
+ *    An idle guest therefore switches over after pass 1, the bulk copy.
  * 2. Limits, only for a pass that did not converge:
- *    - max_iterations (0: none): the pass numbered max_iterations - 1 (the
- *      max_iterations'th, pass 0 included) is the last one; ABORT
- *      MAX_ITERATIONS after it.
+ *    - max_iterations (0: none): ABORT MAX_ITERATIONS once that many
+ *      passes completed.
  *    - timeout_s (0: none): ABORT TIMEOUT once elapsed_ms reaches it.
  *      vmig_policy_tick() applies the same limit between passes.
  *    - ABORT THROTTLE_EXHAUSTED after stall_passes passes that ran entirely
@@ -63,8 +64,7 @@ enum vmig_policy_reason {
 
 struct vmig_policy_config {
 	uint32_t downtime_ms;		/* target downtime; default 300 */
-	uint32_t min_iterations;	/* first pass that may switch over; default 1 */
-	uint32_t max_iterations;	/* passes, pass 0 included; 0: no limit */
+	uint32_t max_iterations;	/* completed passes; 0: no limit */
 	uint32_t timeout_s;		/* 0: no limit */
 	uint32_t throttle_threshold;	/* percent of sent bytes; default 50 */
 	uint32_t throttle_start;	/* percent; default 20 */
@@ -75,7 +75,7 @@ struct vmig_policy_config {
 
 /* What the kernel's session-ntf said about one pass, in the pass's terms. */
 struct vmig_policy_pass {
-	uint32_t iteration;		/* pass number, 0 = bulk copy */
+	uint32_t iteration;		/* passes completed; 1 = the bulk copy */
 	uint64_t dirty_pages;		/* still to send (latest harvest) */
 	uint32_t page_size;
 	uint64_t bandwidth;		/* bytes/s sent during the pass */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "session.h"
+#include "util.h"
 #include "vmigctl.h"
 #include "uapi/linux/vmig.h"
 
@@ -18,6 +19,13 @@ static int sess_attr(const struct nlattr *a, void *data)
 	uint64_t *u64 = NULL;
 
 	switch (type) {
+	case VMIG_A_SESSION_ERROR_MSG:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
+			return MNL_CB_OK;
+		snprintf(s->error_msg, sizeof(s->error_msg), "%s",
+			 mnl_attr_get_str(a));
+		s->present |= 1U << type;
+		return MNL_CB_OK;
 	case VMIG_A_SESSION_ID:
 		u32 = &s->id;
 		break;
@@ -97,6 +105,8 @@ void vmig_sess_merge(struct vmig_sess *dst, const struct vmig_sess *src)
 	KEEP(VMIG_A_SESSION_STATE, state);
 	KEEP(VMIG_A_SESSION_VMM_PID, vmm_pid);
 	KEEP(VMIG_A_SESSION_ERROR, error);
+	if (!VMIG_SESS_HAS(src, VMIG_A_SESSION_ERROR_MSG))
+		memcpy(dst->error_msg, old.error_msg, sizeof(dst->error_msg));
 	KEEP(VMIG_A_SESSION_ITERATION, iteration);
 	KEEP(VMIG_A_SESSION_RAM_BYTES, ram_bytes);
 	KEEP(VMIG_A_SESSION_SENT_BYTES, sent_bytes);
@@ -115,6 +125,17 @@ bool vmig_sess_final(uint32_t state)
 {
 	return state == VMIG_STATE_DONE || state == VMIG_STATE_FAILED ||
 	       state == VMIG_STATE_CANCELLED;
+}
+
+/* A failed session's reason: the kernel's words, then its errno. */
+void vmig_sess_reason(const struct vmig_sess *s, char *buf, size_t sz)
+{
+	const char *err = s->error ? strerror(-s->error) : "no error code";
+
+	if (s->error_msg[0])
+		snprintf(buf, sz, "%s (%s)", s->error_msg, err);
+	else
+		snprintf(buf, sz, "%s", err);
 }
 
 /**
@@ -221,7 +242,11 @@ void vmig_sess_json(const struct vmig_sess *s)
 		printf(",\"iteration\":%u", s->iteration);
 	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_ERROR))
 		printf(",\"error\":%d", s->error);
-	for (i = 0; i < sizeof(u64s) / sizeof(u64s[0]); i++)
+	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_ERROR_MSG)) {
+		printf(",\"error_msg\":");
+		vmig_json_str(s->error_msg);
+	}
+	for (i = 0; i < ARRAY_SIZE(u64s); i++)
 		if (VMIG_SESS_HAS(s, u64s[i].attr))
 			printf(",\"%s\":%llu", u64s[i].key,
 			       (unsigned long long)*(const uint64_t *)

@@ -13,6 +13,7 @@
 #define VMIGCTL_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nl.h"
@@ -21,6 +22,7 @@ struct vmig_sess {
 	uint32_t present;	/* bit (1 << VMIG_A_SESSION_*) per attribute seen */
 	uint32_t id, role, state, vmm_pid, iteration;
 	int32_t error;
+	char error_msg[256];	/* VMIG_A_SESSION_ERROR_MSG, "" if none */
 	uint64_t ram_bytes, sent_bytes, sent_pages, zero_pages, dirty_pages;
 	uint64_t dirty_rate, bandwidth, downtime_us, elapsed_ms;
 };
@@ -32,6 +34,7 @@ typedef void (*vmig_sess_cb)(const struct vmig_sess *s, void *data);
 void vmig_sess_parse(const struct nlmsghdr *nlh, struct vmig_sess *s);
 void vmig_sess_merge(struct vmig_sess *dst, const struct vmig_sess *src);
 bool vmig_sess_final(uint32_t state);
+void vmig_sess_reason(const struct vmig_sess *s, char *buf, size_t sz);
 int vmig_events_open(struct vmig_nl *ev);
 int vmig_events_drain(struct vmig_nl *ev, uint32_t id, vmig_sess_cb cb,
 		      void *data);

@@ -91,7 +91,7 @@ static int find_root(struct vmig_throttle *t)
 /* The "0::/path" line of /proc/PID/cgroup. */
 static int find_orig(struct vmig_throttle *t)
 {
-	char path[64], line[sizeof(t->orig) + 8];
+	char path[64], line[sizeof(t->orig) + 3];
 	bool found = false;
 	FILE *f;
 
@@ -103,7 +103,7 @@ static int find_orig(struct vmig_throttle *t)
 		if (strncmp(line, "0::/", 4))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		snprintf(t->orig, sizeof(t->orig), "%s", line + 3);
+		memcpy(t->orig, line + 3, strlen(line + 3) + 1);
 		found = true;
 	}
 	fclose(f);

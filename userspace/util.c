@@ -74,7 +74,8 @@ int vmig_parse_rate(const char *arg, uint64_t *v)
 	x = strtod(arg, &end);
 	if (errno || end == arg)
 		return -1;
-	if (*end && (u = strchr(units, tolower((unsigned char)*end)))) {
+	u = *end ? strchr(units, tolower((unsigned char)*end)) : NULL;
+	if (u) {
 		mul = pow(1024, (double)(u - units + 1));
 		end++;
 		if (*end == 'i')
@@ -146,7 +147,7 @@ int vmig_split_hostport(const char *arg, bool need_host, char *host,
 		return -1;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
-	strcpy(port, p);
+	memcpy(port, p, strlen(p) + 1);
 	return 0;
 }
 

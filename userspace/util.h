@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 /* Set by SIGINT/SIGTERM once vmig_signals_install() ran. */
 extern volatile sig_atomic_t vmig_interrupted;
 

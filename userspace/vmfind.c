@@ -60,6 +60,13 @@ static void no_such_process(pid_t pid)
 	fprintf(stderr, "vmigctl: no such process %d\n", (int)pid);
 }
 
+/* Reading /proc/PID/fd and pidfd_getfd both need ptrace rights. */
+static void no_rights(pid_t pid, const char *what)
+{
+	fprintf(stderr, "vmigctl: no ptrace rights over process %d (%s: %s)\n",
+		(int)pid, what, strerror(errno));
+}
+
 /* Two fds of the VMM that are the same open file (dup'd) count once. */
 static int same_file(pid_t pid, int fd1, int fd2)
 {
@@ -79,6 +86,8 @@ static int scan(pid_t pid, struct vmfind_fd **vms, unsigned int *nr_vms,
 	if (!d) {
 		if (errno == ENOENT)
 			no_such_process(pid);
+		else if (errno == EACCES || errno == EPERM)
+			no_rights(pid, path);
 		else
 			fprintf(stderr, "vmigctl: %s: %s\n", path, strerror(errno));
 		return -1;
@@ -128,8 +137,7 @@ static int getfd(struct vmfind *v, int target, const char *want_link)
 	fd = (int)syscall(SYS_pidfd_getfd, v->pidfd, target, 0);
 	if (fd < 0) {
 		if (errno == EPERM)
-			fprintf(stderr, "vmigctl: no ptrace rights over process %d (pidfd_getfd: %s)\n",
-				(int)v->pid, strerror(errno));
+			no_rights(v->pid, "pidfd_getfd");
 		else if (errno == ESRCH)
 			no_such_process(v->pid);
 		else
@@ -139,7 +147,9 @@ static int getfd(struct vmfind *v, int target, const char *want_link)
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0 || (link[n] = '\0', strcmp(link, want_link))) {
+	if (n >= 0)
+		link[n] = '\0';
+	if (n < 0 || strcmp(link, want_link)) {
 		fprintf(stderr, "vmigctl: process %d replaced fd %d while vmigctl looked at it\n",
 			(int)v->pid, target);
 		close(fd);

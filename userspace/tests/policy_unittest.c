@@ -71,7 +71,6 @@ static void test_defaults(void)
 
 	vmig_policy_defaults(&c);
 	CHECK_EQ(c.downtime_ms, 300);
-	CHECK_EQ(c.min_iterations, 1);
 	CHECK_EQ(c.max_iterations, 0);
 	CHECK_EQ(c.timeout_s, 0);
 	CHECK_EQ(c.throttle_threshold, 50);
@@ -118,8 +117,8 @@ static void test_converges_at_right_pass(void)
 	uint32_t i;
 
 	for (i = 0; i < 5; i++) {
-		/* Cool passes: dirtied 10% of sent, no throttle. */
-		struct vmig_policy_pass ps = pass(i, dirty[i], 100000000,
+		/* Cool passes 1..5: dirtied 10% of sent, no throttle. */
+		struct vmig_policy_pass ps = pass(i + 1, dirty[i], 100000000,
 						  1000 * MIB, 100 * MIB);
 
 		d = vmig_policy_pass(&p, &ps);
@@ -154,33 +153,49 @@ static void test_exact_target_converges(void)
 	CHECK_EQ(d.est_downtime_ms, 301);
 }
 
-/* Pass 0 never switches over; an idle guest converges right after pass 1. */
+/*
+ * The start report (iteration 0: nothing sent, all RAM to send) is not a
+ * pass; the report after the bulk copy is pass 1, and an idle guest, which
+ * dirtied nothing meanwhile, switches over right there.
+ */
 static void test_idle_vm_converges_at_pass_1(void)
 {
 	struct vmig_policy p = new_policy(NULL);
-	struct vmig_policy_pass ps0 = pass(0, 0, 500000000, 1024 * MIB, 0);
-	struct vmig_policy_pass ps1 = pass(1, 0, 0, 0, 0);
+	struct vmig_policy_pass ps0 = pass(0, 1024 * MIB / PAGE, 0, 0, 1024 * MIB);
+	struct vmig_policy_pass ps1 = pass(1, 0, 500000000, 1024 * MIB, 0);
 	struct vmig_policy_decision d;
 
 	d = vmig_policy_pass(&p, &ps0);
 	CHECK_EQ(d.action, VMIG_POLICY_CONTINUE);
-	CHECK_EQ(d.est_downtime_ms, 0);
-	/* Pass 1 had nothing to send: bandwidth 0, but nothing remains. */
+	CHECK_EQ(d.est_downtime_ms, VMIG_POLICY_UNKNOWN);
 	d = vmig_policy_pass(&p, &ps1);
 	CHECK_EQ(d.action, VMIG_POLICY_SWITCHOVER);
 	CHECK_EQ(d.est_downtime_ms, 0);
 }
 
-static void test_min_iterations_0_allows_pass_0(void)
+/* Report 0 never switches over, counts as no hot pass and hits no limit. */
+static void test_report_0_is_not_a_pass(void)
 {
 	struct vmig_policy_config c;
 	struct vmig_policy p;
-	struct vmig_policy_pass ps = pass(0, 10, 100000000, 1024 * MIB, 0);
+	/* Would converge, would be hot: neither counts. */
+	struct vmig_policy_pass ps0 = pass(0, 0, 0, 0, 1024 * MIB);
+	struct vmig_policy_pass hot1 = pass(1, 1 << 20, 1, 100, 90);
+	struct vmig_policy_pass hot2 = pass(2, 1 << 20, 1, 100, 90);
 
 	vmig_policy_defaults(&c);
-	c.min_iterations = 0;
+	c.max_iterations = 2;
 	p = new_policy(&c);
-	CHECK_EQ(vmig_policy_pass(&p, &ps).action, VMIG_POLICY_SWITCHOVER);
+	CHECK_EQ(vmig_policy_pass(&p, &ps0).action, VMIG_POLICY_CONTINUE);
+	CHECK_EQ(vmig_policy_pass(&p, &hot1).action, VMIG_POLICY_CONTINUE);
+	CHECK_EQ(vmig_policy_pass(&p, &hot2).action, VMIG_POLICY_ABORT);
+
+	/* Only the timeout applies to it. */
+	vmig_policy_defaults(&c);
+	c.timeout_s = 1;
+	p = new_policy(&c);
+	ps0.elapsed_ms = 1000;
+	CHECK_EQ(vmig_policy_pass(&p, &ps0).reason, VMIG_POLICY_REASON_TIMEOUT);
 }
 
 /* Bandwidth 0 with pages left: unknown estimate, no switchover, no crash. */
@@ -203,25 +218,25 @@ static void test_throttle_needs_two_consecutive_hot_passes(void)
 	struct vmig_policy p = new_policy(NULL);
 	/* Never converges: 1 GiB left at 100 MB/s. */
 	uint64_t left = 1024 * MIB / PAGE, bw = 100000000;
-	struct vmig_policy_pass hot0 = pass(0, left, bw, 100 * MIB, 51 * MIB);
-	struct vmig_policy_pass cool1 = pass(1, left, bw, 100 * MIB, 50 * MIB);
-	struct vmig_policy_pass hot2 = pass(2, left, bw, 100 * MIB, 60 * MIB);
+	struct vmig_policy_pass hot1 = pass(1, left, bw, 100 * MIB, 51 * MIB);
+	struct vmig_policy_pass cool2 = pass(2, left, bw, 100 * MIB, 50 * MIB);
 	struct vmig_policy_pass hot3 = pass(3, left, bw, 100 * MIB, 60 * MIB);
+	struct vmig_policy_pass hot4 = pass(4, left, bw, 100 * MIB, 60 * MIB);
 	struct vmig_policy_decision d;
 
-	CHECK_EQ(vmig_policy_pass(&p, &hot0).action, VMIG_POLICY_CONTINUE);
-	CHECK_EQ(vmig_policy_pass(&p, &cool1).action, VMIG_POLICY_CONTINUE);
-	CHECK_EQ(vmig_policy_pass(&p, &hot2).action, VMIG_POLICY_CONTINUE);
-	d = vmig_policy_pass(&p, &hot3);
+	CHECK_EQ(vmig_policy_pass(&p, &hot1).action, VMIG_POLICY_CONTINUE);
+	CHECK_EQ(vmig_policy_pass(&p, &cool2).action, VMIG_POLICY_CONTINUE);
+	CHECK_EQ(vmig_policy_pass(&p, &hot3).action, VMIG_POLICY_CONTINUE);
+	d = vmig_policy_pass(&p, &hot4);
 	CHECK_EQ(d.action, VMIG_POLICY_THROTTLE);
 	CHECK_EQ(d.throttle_pct, 20);
 	CHECK_EQ(p.throttle_pct, 20);
 }
 
 /*
- * A guest that stays hot at every throttle: a step every second pass,
- * 20 -> 30 -> ... -> 90 -> 99 (capped), then three passes run at 99% and
- * the policy gives up after the third.
+ * A guest that stays hot at every throttle: a step every second pass
+ * (passes 2, 4, ..., 18), 20 -> 30 -> ... -> 90 -> 99 (capped), then
+ * passes 19, 20, 21 run at 99% and the policy gives up after the third.
  */
 static void test_throttle_steps_cap_and_exhaustion(void)
 {
@@ -230,25 +245,25 @@ static void test_throttle_steps_cap_and_exhaustion(void)
 	struct vmig_policy_decision d;
 	uint32_t it, steps = 0;
 
-	for (it = 0; it < 40; it++) {
+	for (it = 1; it < 40; it++) {
 		struct vmig_policy_pass ps = pass(it, 1024 * MIB / PAGE, 100000000,
 						  100 * MIB, 90 * MIB);
 
 		d = vmig_policy_pass(&p, &ps);
-		if (it < 18 && it % 2 == 1) {
+		if (it <= 18 && it % 2 == 0) {
 			CHECK_EQ(d.action, VMIG_POLICY_THROTTLE);
 			CHECK_EQ(d.throttle_pct, want[steps]);
 			steps++;
-		} else if (it < 20) {
+		} else if (it < 21) {
 			CHECK_EQ(d.action, VMIG_POLICY_CONTINUE);
-			CHECK_EQ(d.throttle_pct, it ? want[steps - 1] : 0);
+			CHECK_EQ(d.throttle_pct, steps ? want[steps - 1] : 0);
 		} else {
 			CHECK_EQ(d.action, VMIG_POLICY_ABORT);
 			CHECK_EQ(d.reason, VMIG_POLICY_REASON_THROTTLE_EXHAUSTED);
 			break;
 		}
 	}
-	CHECK_EQ(it, 20);
+	CHECK_EQ(it, 21);
 	CHECK_EQ(steps, 9);
 }
 
@@ -265,19 +280,19 @@ static void test_throttle_custom_step_caps(void)
 	c.throttle_step = 25;
 	c.throttle_max = 90;
 	p = new_policy(&c);
-	for (it = 0; it < 8; it++) {
+	for (it = 1; it <= 8; it++) {
 		struct vmig_policy_pass ps = pass(it, 1 << 20, 1, 10, 9);
 
 		d = vmig_policy_pass(&p, &ps);
 		if (d.action == VMIG_POLICY_THROTTLE)
 			last = d.throttle_pct;
-		if (it == 1)
+		if (it == 2)
 			CHECK_EQ(d.throttle_pct, 30);
-		if (it == 3)
+		if (it == 4)
 			CHECK_EQ(d.throttle_pct, 55);
-		if (it == 5)
+		if (it == 6)
 			CHECK_EQ(d.throttle_pct, 80);
-		if (it == 7)
+		if (it == 8)
 			CHECK_EQ(d.throttle_pct, 90);
 	}
 	CHECK_EQ(last, 90);
@@ -293,11 +308,11 @@ static void test_max_iterations_abort(void)
 	vmig_policy_defaults(&c);
 	c.max_iterations = 5;
 	p = new_policy(&c);
-	for (it = 0; it < 5; it++) {
+	for (it = 1; it <= 5; it++) {
 		struct vmig_policy_pass ps = pass(it, 100000, 100000000, 100, 0);
 
 		d = vmig_policy_pass(&p, &ps);
-		CHECK_EQ(d.action, it < 4 ? VMIG_POLICY_CONTINUE : VMIG_POLICY_ABORT);
+		CHECK_EQ(d.action, it < 5 ? VMIG_POLICY_CONTINUE : VMIG_POLICY_ABORT);
 	}
 	CHECK_EQ(d.reason, VMIG_POLICY_REASON_MAX_ITERATIONS);
 	CHECK(strstr(vmig_policy_reason_str(d.reason), "maximum number of passes"));
@@ -308,7 +323,7 @@ static void test_converged_last_pass_switches_over(void)
 {
 	struct vmig_policy_config c;
 	struct vmig_policy p;
-	struct vmig_policy_pass ps = pass(2, 10, 100000000, 100, 0);
+	struct vmig_policy_pass ps = pass(3, 10, 100000000, 100, 0);
 
 	vmig_policy_defaults(&c);
 	c.max_iterations = 3;
@@ -349,25 +364,25 @@ static void test_timeout_abort(void)
 static void test_converged_beats_throttle(void)
 {
 	struct vmig_policy p = new_policy(NULL);
-	struct vmig_policy_pass hot0 = pass(0, 1 << 20, 100000000, 100, 90);
-	struct vmig_policy_pass hot1 = pass(1, 1, 100000000, 100, 90);
+	struct vmig_policy_pass hot1 = pass(1, 1 << 20, 100000000, 100, 90);
+	struct vmig_policy_pass hot2 = pass(2, 1, 100000000, 100, 90);
 
-	CHECK_EQ(vmig_policy_pass(&p, &hot0).action, VMIG_POLICY_CONTINUE);
-	CHECK_EQ(vmig_policy_pass(&p, &hot1).action, VMIG_POLICY_SWITCHOVER);
+	CHECK_EQ(vmig_policy_pass(&p, &hot1).action, VMIG_POLICY_CONTINUE);
+	CHECK_EQ(vmig_policy_pass(&p, &hot2).action, VMIG_POLICY_SWITCHOVER);
 	CHECK_EQ(p.throttle_pct, 0);
 }
 
 /*
  * A modelled guest: 1 GiB of RAM, a 100 MiB/s link, a guest dirtying
  * 80 MiB/s scaled by (100 - throttle)%. Worked by hand:
- *   pass 0: send 1024 MiB in 10.24 s, dirty 819.2 MiB (80%, hot)
- *   pass 1: send 819.2 in 8.19 s, dirty 655.4 (hot) -> THROTTLE 20
- *   pass 2: at 64 MiB/s: send 655.4 in 6.55 s, dirty 419.4 (64%, hot)
- *   pass 3: send 419.4, dirty 268.4 (hot) -> THROTTLE 30
- *   pass 4: at 56 MiB/s: send 268.4, dirty 150.3 (56%, hot)
- *   pass 5: send 150.3, dirty 84.2 (hot) -> THROTTLE 40
- *   pass 6: at 48 MiB/s: send 84.2, dirty 40.4 (48%, cool); 404 ms left
- *   pass 7: send 40.4, dirty 19.4: 194 ms left <= 300 -> SWITCHOVER
+ *   pass 1: send 1024 MiB in 10.24 s, dirty 819.2 MiB (80%, hot)
+ *   pass 2: send 819.2 in 8.19 s, dirty 655.4 (hot) -> THROTTLE 20
+ *   pass 3: at 64 MiB/s: send 655.4 in 6.55 s, dirty 419.4 (64%, hot)
+ *   pass 4: send 419.4, dirty 268.4 (hot) -> THROTTLE 30
+ *   pass 5: at 56 MiB/s: send 268.4, dirty 150.3 (56%, hot)
+ *   pass 6: send 150.3, dirty 84.2 (hot) -> THROTTLE 40
+ *   pass 7: at 48 MiB/s: send 84.2, dirty 40.4 (48%, cool); 404 ms left
+ *   pass 8: send 40.4, dirty 19.4: 194 ms left <= 300 -> SWITCHOVER
  */
 static void test_model_converges_with_throttle(void)
 {
@@ -391,7 +406,7 @@ static void test_model_converges_with_throttle(void)
 		if (dirtied > ram)
 			dirtied = ram;
 		elapsed += secs;
-		ps = pass(it, (uint64_t)(dirtied / PAGE), (uint64_t)bw,
+		ps = pass(it + 1, (uint64_t)(dirtied / PAGE), (uint64_t)bw,
 			  (uint64_t)to_send, (uint64_t)dirtied);
 		ps.elapsed_ms = (uint64_t)(elapsed * 1000);
 		d = vmig_policy_pass(&p, &ps);
@@ -439,7 +454,7 @@ static const struct {
 	{ "converges_at_right_pass", test_converges_at_right_pass },
 	{ "exact_target_converges", test_exact_target_converges },
 	{ "idle_vm_converges_at_pass_1", test_idle_vm_converges_at_pass_1 },
-	{ "min_iterations_0_allows_pass_0", test_min_iterations_0_allows_pass_0 },
+	{ "report_0_is_not_a_pass", test_report_0_is_not_a_pass },
 	{ "zero_bandwidth_guard", test_zero_bandwidth_guard },
 	{ "throttle_needs_two_consecutive_hot_passes",
 	  test_throttle_needs_two_consecutive_hot_passes },
@@ -468,3 +483,29 @@ int main(void)
 	}
 	return all_ok ? 0 : 1;
 }
+
+/*
+ * These tests fail when the policy is broken. Observed on 2026-11-22 by
+ * building this file against a copy of policy.c with the convergence
+ * comparison flipped from <= to <, i.e.
+ *	if (d.est_downtime_ms < c->downtime_ms) {
+ * (a copy, so the real file was never left broken), and running it:
+ *
+ *	1..17
+ *	ok 1 defaults
+ *	ok 2 init_rejects_bad_throttle
+ *	# userspace/tests/policy_unittest.c:128: d.action == 0, expected VMIG_POLICY_SWITCHOVER == 2
+ *	not ok 3 converges_at_right_pass
+ *	# userspace/tests/policy_unittest.c:146: d.action == 0, expected VMIG_POLICY_SWITCHOVER == 2
+ *	not ok 4 exact_target_converges
+ *	ok 5 idle_vm_converges_at_pass_1
+ *	...
+ *	ok 17 overflow_saturates
+ *	(exit status 1)
+ *
+ * The same way, each of these mutants made at least one test fail:
+ * "hot" as >= (test 8), no reset of the hot count on a cool pass (8), no
+ * cap at throttle_max (9, 10), report 0 acted on (6), no zero-bandwidth
+ * guard (5, 7, 16), max_iterations one pass late (6, 11), no
+ * exhaustion abort (9), no timeout (6, 13).
+ */

@@ -1,0 +1,267 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Live migration of a running test VM between two netns "hosts" (see
+# lib/netns.sh). Needs root, vmig.ko, kvm. Each test starts fresh VMMs.
+top=$(cd "$(dirname "$0")/.." && pwd)
+VMIG_BUILD=$top/build
+export PATH="$VMIG_BUILD:$PATH"
+. "$top/selftests/lib/netns.sh"
+. "$top/selftests/lib/vmm.sh"
+
+PORT=7411
+n=0 failed=0
+T=$(mktemp -d)
+LAYOUT1="--slot 0:0:16M"
+LAYOUT3="--slot 0:0:8M --slot 1:0x10000000:8M --slot 2:0x20000000:4M"
+
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+fail() { n=$((n + 1)); failed=1; echo "not ok $n $1 # $2"; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+
+cleanup() {
+	for v in src dst; do vmm_kill $v 2>/dev/null; done
+	pkill -f "vmigctl receive" 2>/dev/null
+	pkill -f "vmigctl migrate" 2>/dev/null
+	sleep 0.2
+	netns_down
+}
+trap 'cleanup; rm -rf "$T"' EXIT
+
+# The destination listens; its exit status lands in $T/recv.rc.
+start_receive() {
+	rm -f "$T/recv.rc"
+	( in_dst vmigctl receive --pid "$dst_pid" --listen $VMIG_DST_IP:$PORT \
+		> "$T/recv.out" 2> "$T/recv.err"; echo $? > "$T/recv.rc" ) &
+	recv_job=$!
+	for _ in $(seq 100); do
+		grep -q listening "$T/recv.err" 2>/dev/null && return 0
+		[ -f "$T/recv.rc" ] && break
+		sleep 0.1
+	done
+	echo "# receive did not listen: $(cat "$T/recv.err")"
+	return 1
+}
+
+wait_receive() {
+	local i
+	for i in $(seq "${1:-600}"); do
+		[ -f "$T/recv.rc" ] && { wait $recv_job 2>/dev/null; cat "$T/recv.rc"; return; }
+		sleep 0.1
+	done
+	echo timeout
+}
+
+migrate() {	# migrate [vmigctl migrate options]; exit status in $mig_rc
+	in_src vmigctl migrate --pid "$src_pid" --to $VMIG_DST_IP:$PORT --keep-source "$@" \
+		> "$T/mig.out" 2> "$T/mig.err"
+	mig_rc=$?
+}
+
+sessions_gone() {
+	[ "$(in_src vmigctl -j show)" = "[]" ] && [ "$(in_dst vmigctl -j show)" = "[]" ]
+}
+
+# Both VMs equal (source stopped, destination not yet run), then the guest
+# continues on the destination and checks its own memory and registers.
+check_landed() {
+	local name=$1 sh dh
+	sh=$(memhash "$src_pid" $src_ranges)
+	dh=$(vmm_cmd dst hash) || { fail "$name" "dst hash: $dh"; return 1; }
+	dh=${dh#OK hash=}
+	if [ "$sh" != "$dh" ]; then
+		fail "$name" "source RAM $sh != destination RAM $dh"
+		return 1
+	fi
+	local v
+	v=$(vmm_cmd dst verify) || { fail "$name" "dst verify before resume: $v"; return 1; }
+	local before after
+	before=$(vmm_cmd dst stats)
+	v=$(vmm_cmd dst resume) || { fail "$name" "dst resume: $v"; return 1; }
+	sleep 1
+	v=$(vmm_cmd dst guest-verify) || { fail "$name" "guest verify on destination: $v"; return 1; }
+	after=$(vmm_cmd dst stats)
+	echo "# $name: source=destination hash $sh; dst before resume: $before; after: $after"
+	ok "$name"
+}
+
+fresh() {	# fresh "src tvmm args" "dst tvmm args"
+	cleanup
+	netns_up || return 1
+	vmm_start src $VMIG_SRC_NS $1 || return 1
+	vmm_start dst $VMIG_DST_NS $2 --wait || return 1
+}
+
+echo "1..14"
+
+# --- a guest writing continuously moves and carries on ---------------------
+fresh "$LAYOUT1 --vcpus 1 --rate 20000" "$LAYOUT1 --vcpus 1" && start_receive
+sleep 1
+migrate --downtime-ms 300
+rrc=$(wait_receive)
+if [ "$mig_rc" -eq 0 ] && [ "$rrc" = 0 ]; then
+	grep -E "downtime|passes|pass" "$T/mig.out" | tail -3 | sed 's/^/# /'
+	check_landed "writer_migrates_and_continues"
+else
+	fail "writer_migrates_and_continues" "migrate rc $mig_rc ($(tail -2 "$T/mig.err")), receive rc $rrc ($(tail -2 "$T/recv.err"))"
+fi
+if sessions_gone; then ok "sessions_gone_after_migration"; else fail "sessions_gone_after_migration" "$(in_src vmigctl show; in_dst vmigctl show)"; fi
+
+# --- several vCPUs, several slots, in-kernel irqchip -------------------------
+fresh "$LAYOUT3 --vcpus 3 --irqchip --rate 20000" "$LAYOUT3 --vcpus 3 --irqchip" && start_receive
+sleep 1
+migrate
+rrc=$(wait_receive)
+if [ "$mig_rc" -eq 0 ] && [ "$rrc" = 0 ]; then
+	check_landed "three_vcpus_three_slots_irqchip"
+else
+	fail "three_vcpus_three_slots_irqchip" "migrate rc $mig_rc ($(tail -2 "$T/mig.err")), receive rc $rrc"
+fi
+
+# --- an idle VM (vCPUs parked by its VMM) -------------------------------------
+fresh "$LAYOUT1 --vcpus 2" "$LAYOUT1 --vcpus 2" && start_receive
+sleep 0.5
+vmm_cmd src stop > /dev/null
+migrate
+rrc=$(wait_receive)
+if [ "$mig_rc" -eq 0 ] && [ "$rrc" = 0 ]; then
+	check_landed "idle_vm_migrates"
+else
+	fail "idle_vm_migrates" "migrate rc $mig_rc ($(tail -2 "$T/mig.err")), receive rc $rrc"
+fi
+
+# --- the VMM replaces a memory slot in the middle of pre-copy ---------------
+fresh "$LAYOUT3 --vcpus 2 --rate 200" "$LAYOUT3 --vcpus 2" && start_receive
+( sleep 1.5; vmm_cmd src slot-replace 1 > "$T/replace.out" ) &
+replacer=$!
+migrate --max-bandwidth 4M
+wait $replacer
+rrc=$(wait_receive)
+if [ "$mig_rc" -eq 0 ] && [ "$rrc" = 0 ] && grep -q '^OK' "$T/replace.out"; then
+	check_landed "slot_replaced_mid_migration"
+else
+	fail "slot_replaced_mid_migration" "replace: $(cat "$T/replace.out"); migrate rc $mig_rc ($(tail -2 "$T/mig.err")); receive rc $rrc"
+fi
+
+# --- refusals: nothing moves, the source keeps running ------------------------
+source_still_runs() {	# the guest keeps writing and its memory verifies
+	local a b
+	a=$(vmm_cmd src stats); sleep 0.5; b=$(vmm_cmd src stats)
+	[ "$a" != "$b" ] || { echo "# source did not progress: $a"; return 1; }
+	vmm_cmd src stop > /dev/null && vmm_cmd src verify > /dev/null
+}
+
+fresh "$LAYOUT1 --vcpus 1 --rate 20000" "--slot 0:0:8M --vcpus 1" && start_receive
+dh0=$(vmm_cmd dst hash)
+migrate
+rrc=$(wait_receive)
+if [ "$mig_rc" -eq 1 ] && grep -q "layout" "$T/mig.err" && grep -q "slot" "$T/recv.err" &&
+   [ "$(vmm_cmd dst hash)" = "$dh0" ] && source_still_runs && sessions_gone; then
+	ok "layout_mismatch_refused"
+else
+	fail "layout_mismatch_refused" "rc $mig_rc; $(tail -1 "$T/mig.err"); recv: $(tail -1 "$T/recv.err")"
+fi
+
+fresh "$LAYOUT1 --vcpus 2 --rate 20000" "$LAYOUT1 --vcpus 1" && start_receive
+migrate
+rrc=$(wait_receive)
+if [ "$mig_rc" -eq 1 ] && grep -q "vCPU count" "$T/recv.err" && grep -q "refused" "$T/mig.err" &&
+   source_still_runs; then
+	ok "vcpu_count_mismatch_refused"
+else
+	fail "vcpu_count_mismatch_refused" "rc $mig_rc; $(tail -1 "$T/mig.err"); recv: $(tail -1 "$T/recv.err")"
+fi
+
+fresh "$LAYOUT1 --vcpus 1 --rate 20000" "$LAYOUT1 --vcpus 1"
+out=$(in_src setpriv --reuid=65534 --regid=65534 --clear-groups \
+	vmigctl migrate --pid "$src_pid" --to $VMIG_DST_IP:$PORT 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -qi "ptrace\|not permitted"; then
+	ok "unprivileged_caller_refused"
+else
+	fail "unprivileged_caller_refused" "rc $rc: $out"
+fi
+
+# --- failures mid-way: the source resumes intact, the destination is empty ---
+fail_midway() {	# NAME ACTION SRC_ERR_REGEX DST_ERR_REGEX (run while pre-copy is slow)
+	local name=$1 action=$2 want_src=$3 want_dst=$4
+	fresh "$LAYOUT1 --vcpus 1 --rate 20000" "$LAYOUT1 --vcpus 1" && start_receive
+	( sleep 2; eval "$action" ) &
+	local actor=$!
+	migrate --max-bandwidth 2M
+	wait $actor
+	rrc=$(wait_receive 300)
+	# The failure must be the one the action causes.
+	if [ "$mig_rc" -eq 1 ] && [ "$rrc" != 0 ] &&
+	   grep -Eq "$want_src" "$T/mig.err" && grep -Eq "$want_dst" "$T/recv.err" &&
+	   source_still_runs && sessions_gone; then
+		echo "# $name: source: $(tail -1 "$T/mig.err")"
+		echo "# $name: destination: $(tail -1 "$T/recv.err")"
+		ok "$name"
+	else
+		fail "$name" "migrate rc $mig_rc ($(tail -1 "$T/mig.err")), receive rc $rrc ($(tail -1 "$T/recv.err")); passes: $(grep -c "^pass " "$T/mig.out")"
+	fi
+}
+fail_midway cancel_midway \
+	'id=$(in_src vmigctl -j show | python3 -c "import json,sys; print(json.load(sys.stdin)[0][\"id\"])"); in_src vmigctl cancel $id' \
+	"cancelled by another request" "connection to the source lost"
+fail_midway connection_cut_in_precopy 'in_src ss -K dst $VMIG_DST_IP > /dev/null' \
+	"sending guest memory failed" "connection to the source lost"
+fail_midway destination_vmm_dies 'kill -KILL $dst_pid' \
+	"sending guest memory failed" "destination VMM exited"
+
+# --- malformed frames are refused and nothing lands ---------------------------
+fresh "$LAYOUT1 --vcpus 1" "$LAYOUT1 --vcpus 1"
+dh0=$(vmm_cmd dst hash)
+bad=0
+for spec in "bad-magic:corrupt frame header" "bad-csum:corrupt frame header" \
+	    "bad-seq:corrupt frame header" "out-of-range-run:outside its memory slot" \
+	    "unknown-slot:slot the VM does not have" "truncated-run:does not match its page count" \
+	    "huge-state:unknown kind, vCPU or length" "unknown-state-kind:unknown kind, vCPU or length" \
+	    "short-hello:impossible length"; do
+	kind=${spec%%:*} want=${spec#*:}
+	start_receive || { bad=1; break; }
+	in_src python3 "$top/selftests/wire_craft.py" $VMIG_DST_IP $PORT "$kind" 16M 1 > "$T/craft.out" 2>&1
+	rrc=$(wait_receive 100)
+	if [ "$rrc" != 1 ] || ! grep -q "$want" "$T/recv.err"; then
+		echo "# $kind: receive rc $rrc, wanted '$want': $(cat "$T/recv.err")"
+		bad=1
+	else
+		echo "# $kind: $(tail -1 "$T/recv.err")"
+	fi
+done
+if [ $bad = 0 ] && [ "$(vmm_cmd dst hash)" = "$dh0" ] && sessions_gone; then
+	ok "malformed_frames_refused_destination_clean"
+else
+	fail "malformed_frames_refused_destination_clean" "see above"
+fi
+
+# --- a guest that dirties faster than the link -------------------------------
+fresh "$LAYOUT1 --vcpus 2" "$LAYOUT1 --vcpus 2" && start_receive
+migrate --max-bandwidth 3M --downtime-ms 100 --max-iterations 12 --timeout 60
+rrc=$(wait_receive)
+if [ "$mig_rc" -eq 0 ] && [ "$rrc" = 0 ]; then
+	grep -i throttl "$T/mig.out" "$T/mig.err" | tail -2 | sed 's/^/# /'
+	check_landed "fast_dirtier_throttled_and_converged"
+elif [ "$mig_rc" -eq 1 ] && grep -q "did not converge" "$T/mig.err" &&
+     grep -q "^pass " "$T/mig.out" && source_still_runs && sessions_gone; then
+	echo "# aborted: $(tail -1 "$T/mig.err")"
+	ok "fast_dirtier_aborted_source_intact"
+else
+	fail "fast_dirtier" "migrate rc $mig_rc ($(tail -2 "$T/mig.err")), receive rc $rrc"
+fi
+
+# --- dirty rate without migrating --------------------------------------------
+fresh "$LAYOUT1 --vcpus 1 --rate 2000" "$LAYOUT1 --vcpus 1"
+out=$(in_src vmigctl -j dirty-rate --pid "$src_pid" --seconds 1 2>&1)
+pages=$(echo "$out" | python3 -c "import json,sys; print(json.load(sys.stdin).get('dirty_pages', -1))" 2>/dev/null)
+vmm_cmd src stop > /dev/null
+out2=$(in_src vmigctl -j dirty-rate --pid "$src_pid" --seconds 1 2>&1)
+pages2=$(echo "$out2" | python3 -c "import json,sys; print(json.load(sys.stdin).get('dirty_pages', -1))" 2>/dev/null)
+# 2000 pages/s over 1 s; each page is written once per pass over 4096 pages.
+if [ -n "$pages" ] && [ "$pages" -ge 1000 ] && [ "$pages" -le 4096 ] && [ "$pages2" = 0 ]; then
+	ok "dirty_rate_measures_the_writer"
+else
+	fail "dirty_rate_measures_the_writer" "running: $out; stopped: $out2"
+fi
+
+exit $failed

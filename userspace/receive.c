@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmigctl receive: the destination end of a migration.
+ *
+ * The destination VMM has created a VM with the source's memory slot
+ * layout and vCPU count and does not run its vCPUs until this command
+ * exits 0. Exit 0 means the kernel reported the session done: the VM
+ * state is applied and the source was told so, and will not resume. Any
+ * other outcome exits 1 and the destination VM must be discarded.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "announce.h"
+#include "nl.h"
+#include "session.h"
+#include "util.h"
+#include "vmfind.h"
+#include "vmigctl.h"
+#include "uapi/linux/vmig.h"
+
+#define RCV_CANCEL_WAIT_MS	10000
+#define RCV_TICK_MS		1000
+#define RCV_PROBE_MS		5000	/* silence before asking session-get */
+
+struct rcv {
+	pid_t pid;
+	char host[256], port[16];
+	uint32_t timeout_s;
+	const char *announce_dev;
+	uint8_t mac[6];
+
+	struct vmfind vm;
+	struct vmig_nl nl, ev;
+	int lfd, conn;
+	char peer[INET6_ADDRSTRLEN + 8];
+	uint32_t id;
+	uint64_t start_ms;
+	struct vmig_sess last;
+	bool have_final, cancel_sent, lost;
+	uint64_t cancel_deadline;
+	uint64_t last_heard_ms;
+	char reason[256];
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: vmigctl receive --pid PID --listen [ADDR:]PORT [--timeout S]\n"
+		"                       [--announce-mac MAC --announce-dev IF]\n");
+}
+
+/* "1.2.3.4:5" or "[::1]:5". */
+static void fmt_sockaddr(char *buf, size_t sz, const struct sockaddr_storage *ss)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(buf, sz, "[%s]:%u", a, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(buf, sz, "%s:%u", a, ntohs(s4->sin_port));
+	}
+}
+
+static int try_listen(const struct addrinfo *ai, bool dual_stack)
+{
+	int fd, one = 1, zero = 0;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (dual_stack && ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1)) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Listen on ADDR:PORT, or on every address (IPv6 and IPv4) without ADDR,
+ * and say where on stderr: with PORT 0 that is the only way to learn the
+ * port.
+ */
+static int rcv_listen(struct rcv *r)
+{
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	}, *res, *ai;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char where[INET6_ADDRSTRLEN + 8];
+	int ret, err = EADDRNOTAVAIL;
+
+	if (!r->host[0])
+		hints.ai_family = AF_INET6;
+	for (;;) {
+		ret = getaddrinfo(r->host[0] ? r->host : NULL, r->port, &hints, &res);
+		if (ret) {
+			fprintf(stderr, "vmigctl: %s: %s\n", r->host[0] ? r->host : "*",
+				ret == EAI_SYSTEM ? strerror(errno) : gai_strerror(ret));
+			return -1;
+		}
+		for (ai = res; ai && r->lfd < 0; ai = ai->ai_next) {
+			r->lfd = try_listen(ai, !r->host[0]);
+			if (r->lfd < 0)
+				err = errno;
+		}
+		freeaddrinfo(res);
+		/* No IPv6 on this host: listen on every IPv4 address. */
+		if (r->lfd >= 0 || r->host[0] || hints.ai_family == AF_INET)
+			break;
+		hints.ai_family = AF_INET;
+	}
+	if (r->lfd < 0) {
+		fprintf(stderr, "vmigctl: listen on %s:%s: %s\n",
+			r->host[0] ? r->host : "*", r->port, strerror(err));
+		return -1;
+	}
+	getsockname(r->lfd, (struct sockaddr *)&ss, &len);
+	fmt_sockaddr(where, sizeof(where), &ss);
+	fprintf(stderr, "listening on %s\n", where);
+	fflush(stderr);
+	return 0;
+}
+
+static bool rcv_timed_out(const struct rcv *r)
+{
+	return r->timeout_s &&
+	       vmig_now_ms() - r->start_ms >= (uint64_t)r->timeout_s * 1000;
+}
+
+static int rcv_accept(struct rcv *r)
+{
+	struct pollfd pfd = { .fd = r->lfd, .events = POLLIN };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	for (;;) {
+		if (vmig_interrupted) {
+			fprintf(stderr, "vmigctl: receive: interrupted before a connection came\n");
+			return -1;
+		}
+		if (rcv_timed_out(r)) {
+			fprintf(stderr, "vmigctl: receive: no connection within %u s\n",
+				r->timeout_s);
+			return -1;
+		}
+		if (poll(&pfd, 1, RCV_TICK_MS) <= 0)
+			continue;
+		r->conn = accept4(r->lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+		if (r->conn >= 0)
+			break;
+		if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN) {
+			fprintf(stderr, "vmigctl: accept: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	close(r->lfd);
+	r->lfd = -1;
+	fmt_sockaddr(r->peer, sizeof(r->peer), &ss);
+	fprintf(stderr, "connection from %s\n", r->peer);
+	fflush(stderr);
+	return 0;
+}
+
+static int start_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct vmig_sess s;
+
+	vmig_sess_parse(nlh, &s);
+	if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_ID))
+		*(uint32_t *)data = s.id;
+	return MNL_CB_OK;
+}
+
+static int receive_start(struct rcv *r)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&r->nl, VMIG_CMD_RECEIVE_START, 0);
+	struct vmig_nl_error e;
+	bool fits = true;
+	unsigned int i;
+
+	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, (uint32_t)r->vm.vm_fd);
+	for (i = 0; i < r->vm.nr_vcpus; i++)
+		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ,
+					       VMIG_A_SESSION_VCPU_FD,
+					       (uint32_t)r->vm.vcpu_fds[i]);
+	fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_SOCK_FD,
+				       (uint32_t)r->conn);
+	if (!fits) {
+		fprintf(stderr, "vmigctl: receive-start: %u vCPUs do not fit one request\n",
+			r->vm.nr_vcpus);
+		return -1;
+	}
+	if (vmig_nl_talk(&r->nl, req, start_cb, &r->id, &e)) {
+		vmig_nl_perror("receive-start", &e);
+		return -1;
+	}
+	if (!r->id) {
+		fprintf(stderr, "vmigctl: receive-start: the reply carries no session id\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void rcv_on_event(const struct vmig_sess *s, void *data)
+{
+	struct rcv *r = data;
+
+	if (r->have_final)
+		return;
+	r->last_heard_ms = vmig_now_ms();
+	vmig_sess_merge(&r->last, s);
+	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE) && vmig_sess_final(s->state))
+		r->have_final = true;
+	if (vmigctl_json) {
+		printf("{\"event\":\"state\",\"id\":%u", r->id);
+		vmig_sess_json(s);
+		printf("}\n");
+		fflush(stdout);
+	}
+}
+
+/*
+ * After an event socket overflow or a long silence, ask instead. A
+ * session is unlisted once it ended, just after its final event was
+ * queued to us: on ENOENT that event is in the socket already, or lost
+ * and the outcome cannot be learnt any more.
+ */
+static void rcv_probe(struct rcv *r)
+{
+	struct vmig_nl_error e;
+	struct vmig_sess s;
+
+	r->last_heard_ms = vmig_now_ms();
+	if (!vmig_sess_get(&r->nl, r->id, &s, &e)) {
+		if (vmig_sess_final(s.state))
+			rcv_on_event(&s, r);
+	} else if (e.err == ENOENT) {
+		vmig_events_drain(&r->ev, r->id, rcv_on_event, r);
+		r->lost = !r->have_final;
+	}
+}
+
+static void rcv_drain(struct rcv *r)
+{
+	int ret = vmig_events_drain(&r->ev, r->id, rcv_on_event, r);
+
+	if (ret == ENOBUFS)
+		rcv_probe(r);
+	else if (ret)
+		fprintf(stderr, "vmigctl: events: %s\n", strerror(ret));
+}
+
+static void rcv_cancel(struct rcv *r, const char *why)
+{
+	struct vmig_nl_error e;
+
+	if (r->cancel_sent)
+		return;
+	snprintf(r->reason, sizeof(r->reason), "%s", why);
+	r->cancel_sent = true;
+	r->cancel_deadline = vmig_now_ms() + RCV_CANCEL_WAIT_MS;
+	if (vmig_sess_del(&r->nl, r->id, &e) && e.err != ENOENT &&
+	    e.err != EALREADY)
+		vmig_nl_perror("cancel", &e);
+}
+
+static void rcv_report(struct rcv *r, const char *result)
+{
+	uint64_t total = vmig_now_ms() - r->start_ms;
+	char dur[16], size[16];
+
+	if (vmigctl_json) {
+		printf("{\"event\":\"report\",\"id\":%u,\"result\":\"%s\",\"pid\":%d,\"peer\":",
+		       r->id, result, (int)r->pid);
+		vmig_json_str(r->peer);
+		if (r->reason[0] && strcmp(result, "done")) {
+			printf(",\"reason\":");
+			vmig_json_str(r->reason);
+		}
+		printf(",\"total_ms\":%llu", (unsigned long long)total);
+		vmig_sess_json(&r->last);
+		printf("}\n");
+	} else if (!strcmp(result, "done")) {
+		printf("received the VM from %s into process %d in %s",
+		       r->peer, (int)r->pid, vmig_fmt_duration(dur, sizeof(dur), total));
+		if (VMIG_SESS_HAS(&r->last, VMIG_A_SESSION_RAM_BYTES)) {
+			vmig_fmt_short(size, sizeof(size), r->last.ram_bytes);
+			printf(" (%s of RAM)", size);
+		}
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+static int rcv_final(struct rcv *r)
+{
+	struct vmig_nl_error e;
+	char err[256];
+
+	/* The outcome is read: unlist the session now, not after its linger. */
+	vmig_sess_del(&r->nl, r->id, &e);
+
+	switch (r->last.state) {
+	case VMIG_STATE_DONE:
+		/* Done even if we asked to cancel: the source now counts on us. */
+		if (r->announce_dev &&
+		    vmig_announce(r->announce_dev, r->mac, VMIG_ANNOUNCE_COUNT,
+				  err, sizeof(err)))
+			fprintf(stderr, "vmigctl: announce: %s\n", err);
+		rcv_report(r, "done");
+		return VMIGCTL_OK;
+	case VMIG_STATE_FAILED:
+		vmig_sess_reason(&r->last, r->reason, sizeof(r->reason));
+		fprintf(stderr, "vmigctl: receive failed: %s\n", r->reason);
+		rcv_report(r, "failed");
+		return VMIGCTL_FAIL;
+	default:
+		if (!r->reason[0])
+			snprintf(r->reason, sizeof(r->reason),
+				 "cancelled by another request");
+		fprintf(stderr, "vmigctl: receive cancelled: %s\n", r->reason);
+		rcv_report(r, "cancelled");
+		return VMIGCTL_FAIL;
+	}
+}
+
+static int rcv_loop(struct rcv *r)
+{
+	struct pollfd pfd = { .fd = mnl_socket_get_fd(r->ev.sock), .events = POLLIN };
+	struct vmig_nl_error e;
+	struct vmig_sess s;
+	char why[64];
+
+	for (;;) {
+		if (vmig_interrupted)
+			rcv_drain(r);
+		if (!r->have_final && vmig_now_ms() - r->last_heard_ms >= RCV_PROBE_MS)
+			rcv_probe(r);
+		if (r->have_final)
+			return rcv_final(r);
+		if (r->lost) {
+			snprintf(r->reason, sizeof(r->reason),
+				 "session %u ended and its final event was lost", r->id);
+			fprintf(stderr, "vmigctl: receive: %s: the outcome is unknown; check on the source before running or discarding the VM\n",
+				r->reason);
+			rcv_report(r, "unknown");
+			return VMIGCTL_FAIL;
+		}
+		if (vmig_interrupted)
+			rcv_cancel(r, "interrupted");
+		if (rcv_timed_out(r)) {
+			snprintf(why, sizeof(why), "not done within %u s", r->timeout_s);
+			rcv_cancel(r, why);
+		}
+		if (r->cancel_sent && vmig_now_ms() >= r->cancel_deadline) {
+			rcv_drain(r);
+			if (r->have_final)
+				continue;
+			if (!vmig_sess_get(&r->nl, r->id, &s, &e) &&
+			    VMIG_SESS_HAS(&s, VMIG_A_SESSION_STATE) &&
+			    vmig_sess_final(s.state)) {
+				rcv_on_event(&s, r);
+				continue;
+			}
+			fprintf(stderr, "vmigctl: receive: %s, and session %u did not end\n",
+				r->reason, r->id);
+			rcv_report(r, "unknown");
+			return VMIGCTL_FAIL;
+		}
+		if (poll(&pfd, 1, RCV_TICK_MS) > 0)
+			rcv_drain(r);
+	}
+}
+
+static int rcv_parse(struct rcv *r, int argc, char **argv)
+{
+	enum { O_TIMEOUT = 256, O_MAC, O_DEV };
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "announce-mac", required_argument, NULL, O_MAC },
+		{ "announce-dev", required_argument, NULL, O_DEV },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *mac = NULL;
+	bool listen = false;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (c) {
+		case 'p':
+			if (vmig_parse_pid(optarg, &r->pid))
+				bad = "--pid wants a process id";
+			break;
+		case 'l':
+			listen = true;
+			if (vmig_split_hostport(optarg, false, r->host, sizeof(r->host),
+						r->port, sizeof(r->port)))
+				bad = "--listen wants [ADDR:]PORT ([ADDR]:PORT for IPv6)";
+			break;
+		case O_TIMEOUT:
+			if (vmig_parse_u32(optarg, &r->timeout_s) || !r->timeout_s)
+				bad = "--timeout wants seconds, at least 1";
+			break;
+		case O_MAC:
+			mac = optarg;
+			if (vmig_parse_mac(optarg, r->mac))
+				bad = "--announce-mac wants a MAC address like 52:54:00:12:34:56";
+			break;
+		case O_DEV:
+			r->announce_dev = optarg;
+			break;
+		case 'h':
+			usage();
+			return VMIGCTL_USAGE;
+		case ':':
+			fprintf(stderr, "vmigctl: receive: %s needs an argument\n",
+				argv[optind - 1]);
+			usage();
+			return VMIGCTL_USAGE;
+		default:
+			fprintf(stderr, "vmigctl: receive: unknown option '%s'\n",
+				argv[optind - 1]);
+			usage();
+			return VMIGCTL_USAGE;
+		}
+		if (bad) {
+			fprintf(stderr, "vmigctl: receive: %s\n", bad);
+			return VMIGCTL_USAGE;
+		}
+	}
+	if (optind != argc || !r->pid || !listen) {
+		if (optind != argc)
+			fprintf(stderr, "vmigctl: receive: unexpected '%s'\n", argv[optind]);
+		else
+			fprintf(stderr, "vmigctl: receive: --pid and --listen are required\n");
+		usage();
+		return VMIGCTL_USAGE;
+	}
+	if (!mac != !r->announce_dev) {
+		fprintf(stderr, "vmigctl: receive: --announce-mac and --announce-dev go together\n");
+		return VMIGCTL_USAGE;
+	}
+	return VMIGCTL_OK;
+}
+
+int receive_main(int argc, char **argv)
+{
+	struct rcv r;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	r.lfd = -1;
+	r.conn = -1;
+	ret = rcv_parse(&r, argc, argv);
+	if (ret)
+		return ret;
+	if (r.announce_dev && !if_nametoindex(r.announce_dev)) {
+		fprintf(stderr, "vmigctl: --announce-dev %s: %s\n", r.announce_dev,
+			strerror(errno));
+		return VMIGCTL_FAIL;
+	}
+	r.start_ms = vmig_now_ms();
+	if (vmfind_open(r.pid, &r.vm))
+		return VMIGCTL_FAIL;
+	ret = vmig_nl_open(&r.nl);
+	if (!ret)
+		ret = vmig_events_open(&r.ev);
+	if (ret) {
+		fprintf(stderr, "vmigctl: vmig family: %s%s\n", strerror(ret),
+			ret == ENOENT ? " (is vmig.ko loaded?)" : "");
+		ret = VMIGCTL_FAIL;
+		goto out;
+	}
+	ret = VMIGCTL_FAIL;
+	vmig_signals_install();
+	if (rcv_listen(&r) || rcv_accept(&r) || receive_start(&r))
+		goto out;
+	r.last_heard_ms = vmig_now_ms();
+	vmfind_close_kvm(&r.vm);
+	close(r.conn);
+	r.conn = -1;
+	if (vmigctl_json) {
+		printf("{\"event\":\"start\",\"id\":%u,\"pid\":%d,\"peer\":", r.id,
+		       (int)r.pid);
+		vmig_json_str(r.peer);
+		printf("}\n");
+		fflush(stdout);
+	}
+	ret = rcv_loop(&r);
+out:
+	if (r.lfd >= 0)
+		close(r.lfd);
+	if (r.conn >= 0)
+		close(r.conn);
+	vmig_nl_close(&r.ev);
+	vmig_nl_close(&r.nl);
+	vmfind_close(&r.vm);
+	return ret;
+}
