@@ -210,6 +210,14 @@ static int vmig_migrate_pass(struct vmig_session *s, struct vmig_dirty *d,
 				return 0;
 			}
 			ret = vmig_migrate_send_run(s, slot, off, n, stats);
+			/*
+			 * The VMM unmapped memory of a slot it just replaced:
+			 * end the pass; the next harvest re-reads the layout
+			 * and sends the new slot in full.
+			 */
+			if (ret == -EFAULT && !final &&
+			    vmig_vm_generation(s->vm) != d->layout.generation)
+				return 0;
 			if (ret)
 				return ret;
 			bitmap_clear(bm, off, n);

@@ -214,8 +214,10 @@ static int tcp_connect(struct mig *m)
 			err = errno;
 			continue;
 		}
-		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+			vmig_sock_tune(fd);
 			break;
+		}
 		err = errno;
 		close(fd);
 		fd = -1;

@@ -171,8 +171,10 @@ static int rcv_accept(struct rcv *r)
 		if (poll(&pfd, 1, RCV_TICK_MS) <= 0)
 			continue;
 		r->conn = accept4(r->lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
-		if (r->conn >= 0)
+		if (r->conn >= 0) {
+			vmig_sock_tune(r->conn);
 			break;
+		}
 		if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN) {
 			fprintf(stderr, "vmigctl: accept: %s\n", strerror(errno));
 			return -1;

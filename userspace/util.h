@@ -33,5 +33,6 @@ void vmig_json_str(const char *s);
 uint64_t vmig_now_ms(void);
 int vmig_pidfd_signal(int pidfd, int sig);
 void vmig_signals_install(void);
+void vmig_sock_tune(int fd);
 
 #endif
