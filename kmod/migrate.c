@@ -18,6 +18,7 @@
 #include <linux/highmem.h>
 #include <linux/kvm.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -33,6 +34,18 @@
 #include "wire.h"
 
 #define VMIG_MIN_PASS_MS	50
+
+/*
+ * Test-only fault injection, so the selftests can show their verifiers
+ * catch a migration that is wrong by one page. Never set in production.
+ */
+#define VMIG_FAULT_SKIP_FINAL_HARVEST	BIT(0)	/* writes after the last pass are lost */
+#define VMIG_FAULT_DROP_PAGE		BIT(1)	/* first pass leaves one page out */
+
+static unsigned int fault_inject;
+module_param(fault_inject, uint, 0644);
+MODULE_PARM_DESC(fault_inject,
+		 "test only: 1 skip the final dirty harvest, 2 drop one page of the first pass");
 #define VMIG_ACK_TIMEOUT	(60 * HZ)
 
 enum vmig_pass_end {
@@ -242,7 +255,8 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 	int ret;
 
 	vmig_session_set_state(s, VMIG_STATE_SWITCHOVER, 0, NULL);
-	n = vmig_dirty_harvest(d);
+	n = READ_ONCE(fault_inject) & VMIG_FAULT_SKIP_FINAL_HARVEST ? 0 :
+	    vmig_dirty_harvest(d);
 	if (n < 0) {
 		*why = "final dirty harvest failed";
 		return n;
@@ -314,6 +328,11 @@ void vmig_migrate_run(struct vmig_session *s)
 	ret = vmig_dirty_start(&d, vm, &why);
 	if (ret)
 		goto out_leave;
+	if (READ_ONCE(fault_inject) & VMIG_FAULT_DROP_PAGE) {
+		/* A page past the test VMM's code and control pages. */
+		if (d.layout.nr_slots && d.layout.slots[0].npages > 64)
+			clear_bit(64, d.bitmaps[0]);
+	}
 	ret = vmig_migrate_hello(s, &d, &why);
 	if (ret)
 		goto out_stop_dirty;

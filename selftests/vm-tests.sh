@@ -65,6 +65,15 @@ else
 	result fail "module_unloads"
 fi
 
+# The family autoloads the module (MODULE_ALIAS_GENL_FAMILY) once installed.
+mkdir -p "/lib/modules/$kver/extra"
+cp "$build/$kver/vmig.ko" "/lib/modules/$kver/extra/" && depmod -a "$kver"
+if vmigctl version > /dev/null 2>&1 && [ -d /sys/module/vmig ] && rmmod vmig; then
+	result ok "family_autoloads_module"
+else
+	result fail "family_autoloads_module"
+fi
+
 if dmesg | "$top/selftests/leakcheck.sh"; then
 	result ok "object_log_balances"
 else
