@@ -40,12 +40,12 @@
  * catch a migration that is wrong by one page. Never set in production.
  */
 #define VMIG_FAULT_SKIP_FINAL_HARVEST	BIT(0)	/* writes after the last pass are lost */
-#define VMIG_FAULT_DROP_PAGE		BIT(1)	/* first pass leaves one page out */
+#define VMIG_FAULT_DROP_PAGE		BIT(1)	/* one page is never sent */
 
 static unsigned int fault_inject;
 module_param(fault_inject, uint, 0644);
 MODULE_PARM_DESC(fault_inject,
-		 "test only: 1 skip the final dirty harvest, 2 drop one page of the first pass");
+		 "test only: 1 skip the final dirty harvest, 2 never send one page");
 #define VMIG_ACK_TIMEOUT	(60 * HZ)
 
 enum vmig_pass_end {
@@ -205,6 +205,10 @@ static int vmig_migrate_pass(struct vmig_session *s, struct vmig_dirty *d,
 	int ret;
 
 	*end = VMIG_PASS_DONE;
+	/* A page past the test VMM's code and control pages, never sent. */
+	if ((READ_ONCE(fault_inject) & VMIG_FAULT_DROP_PAGE) && d->layout.nr_slots &&
+	    d->layout.slots[0].npages > 64)
+		clear_bit(64, d->bitmaps[0]);
 	for (i = 0; i < d->layout.nr_slots; i++) {
 		const struct vmig_slot *slot = &d->layout.slots[i];
 		unsigned long *bm = d->bitmaps[i];
@@ -328,11 +332,7 @@ void vmig_migrate_run(struct vmig_session *s)
 	ret = vmig_dirty_start(&d, vm, &why);
 	if (ret)
 		goto out_leave;
-	if (READ_ONCE(fault_inject) & VMIG_FAULT_DROP_PAGE) {
-		/* A page past the test VMM's code and control pages. */
-		if (d.layout.nr_slots && d.layout.slots[0].npages > 64)
-			clear_bit(64, d.bitmaps[0]);
-	}
+
 	ret = vmig_migrate_hello(s, &d, &why);
 	if (ret)
 		goto out_stop_dirty;

@@ -3,13 +3,16 @@
  * tvmm - command line wrapper of the tvmm library for migration tests.
  *
  *   tvmm [--slot ID:GPA:SIZE]... [--vcpus N] [--irqchip]
- *        [--rate PAGES_PER_SEC] [--batch N] [--wait]
+ *        [--rate PAGES_PER_SEC] [--batch N] [--wait] [--pin-keys]
  *
  * Prints "READY pid=<pid> vcpus=<n>" and one "SLOT id=.. gpa=.. size=..
  * hva=.." line per slot, then answers each command line on stdin with
  * exactly one line starting with "OK" or "ERR <reason>".  Without --wait
  * the guest starts writing at once; with --wait nothing is loaded or run
  * until "resume" (the migration destination case).  EOF acts as "quit".
+ * --pin-keys holds KVM's static keys for the life of the process (see
+ * tvmm_pin_kvm_keys()); a long-lived "tvmm --wait --pin-keys" keeps them
+ * held across a whole test run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,7 +32,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: tvmm [--slot ID:GPA:SIZE]... [--vcpus N] [--irqchip]\n"
-		"            [--rate PAGES_PER_SEC] [--batch N] [--wait]\n");
+		"            [--rate PAGES_PER_SEC] [--batch N] [--wait]\n"
+		"            [--pin-keys]\n");
 	exit(2);
 }
 
@@ -245,10 +249,11 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "pin-keys", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tvmm_cfg cfg;
-	bool user_slots = false;
+	bool user_slots = false, pin_keys = false;
 	char line[256];
 	struct tvmm *vm;
 	uint64_t v;
@@ -288,6 +293,9 @@ int main(int argc, char **argv)
 		case 'w':
 			cfg.no_load = true;
 			break;
+		case 'p':
+			pin_keys = true;
+			break;
 		default:
 			usage();
 		}
@@ -295,6 +303,8 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
+	if (pin_keys && tvmm_pin_kvm_keys())
+		fprintf(stderr, "tvmm: cannot pin KVM static keys\n");
 	if (tvmm_create(&cfg, &vm))
 		return 1;
 	printf("READY pid=%d vcpus=%d\n", getpid(), tvmm_nr_vcpus(vm));

@@ -709,4 +709,10 @@ TEST_F_TIMEOUT(vmm, cli, 90)
 	ASSERT_EQ(1, cli_wait(&c));
 }
 
-TEST_HARNESS_MAIN
+int main(int argc, char **argv)
+{
+	/* Tests create and destroy many VMs; see tvmm_pin_kvm_keys(). */
+	if (!access("/dev/kvm", R_OK | W_OK) && tvmm_pin_kvm_keys())
+		fprintf(stderr, "# cannot pin KVM static keys\n");
+	return test_harness_run(argc, argv);
+}

@@ -1106,6 +1106,29 @@ int tvmm_vcpu_state(struct tvmm *vm, int idx, struct tvmm_vcpu_state *st)
 	return 0;
 }
 
+int tvmm_pin_kvm_keys(void)
+{
+	static bool pinned;
+	int kvm, vm, i, ret = 0;
+
+	if (pinned)
+		return 0;
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return -errno;
+	/* The VM and vCPU fds are leaked on purpose: they hold the keys. */
+	for (i = 0; i < 2 && !ret; i++) {
+		vm = ioctl(kvm, KVM_CREATE_VM, 0);
+		if (vm < 0 ||
+		    (i == 1 && ioctl(vm, KVM_CREATE_IRQCHIP, 0)) ||
+		    ioctl(vm, KVM_CREATE_VCPU, 0) < 0)
+			ret = -errno;
+	}
+	close(kvm);
+	pinned = !ret;
+	return ret;
+}
+
 int tvmm_slot_replace(struct tvmm *vm, uint32_t id, bool copy)
 {
 	bool was_running = tvmm_running(vm);

@@ -335,6 +335,21 @@ int tvmm_vcpu_state(struct tvmm *vm, int idx, struct tvmm_vcpu_state *st);
  */
 int tvmm_slot_replace(struct tvmm *vm, uint32_t id, bool copy);
 
+/*
+ * Keep KVM's static keys enabled for the rest of this process by creating
+ * two idle VMs that are never destroyed: one with a vCPU without in-kernel
+ * LAPIC, one with an in-kernel irqchip and a (software disabled) LAPIC.
+ *
+ * Why: creating the first VM / vCPU of a kind and destroying the last one
+ * flips static keys (preempt notifiers, no-APIC vCPUs, LAPIC state), which
+ * live-patches kernel text with text_poke_bp().  In the QEMU TCG test rig
+ * that patching occasionally leaves the L1 kernel looping in int3 handlers
+ * for good.  With the keys held, later create/destroy cycles patch nothing.
+ * Forked children inherit the holders harmlessly.  Returns 0 or -errno;
+ * calling it again is a no-op.
+ */
+int tvmm_pin_kvm_keys(void);
+
 /* Signal used to kick vCPU threads out of KVM_RUN. */
 #define TVMM_KICK_SIGNAL	SIGUSR1
 
