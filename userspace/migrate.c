@@ -43,6 +43,7 @@
 
 #define MIG_STOP_TIMEOUT_MS	5000	/* SIGSTOP to every thread in 'T' */
 #define MIG_CANCEL_WAIT_MS	10000	/* session-del to its final event */
+#define MIG_SWITCH_RETRIES	50	/* switchover refused with EAGAIN */
 #define MIG_TICK_MS		1000
 #define MIG_PROBE_MS		5000	/* silence before asking session-get */
 
@@ -422,14 +423,16 @@ static int vmm_stopped(pid_t pid)
 static void mig_switchover(struct mig *m, const struct vmig_policy_decision *d)
 {
 	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+	struct timespec ms2 = { 0, 2 * 1000 * 1000 };
 	struct vmig_nl_error e;
 	struct nlmsghdr *req;
 	uint64_t deadline;
-	int st;
+	int st, attempt = 0;
 
 	m->phase = MIG_STOPPING;
 	mig_note(m, "switchover: estimated downtime %llu ms, stopping process %d",
 		 (unsigned long long)d->est_downtime_ms, (int)m->pid);
+again:
 	if (vmig_pidfd_signal(m->vm.pidfd, SIGSTOP)) {
 		mig_cancel(m, "cannot stop process %d: %s", (int)m->pid,
 			   strerror(errno));
@@ -457,6 +460,16 @@ static void mig_switchover(struct mig *m, const struct vmig_policy_decision *d)
 	req = vmig_nl_msg(&m->nl, VMIG_CMD_SWITCHOVER, 0);
 	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, m->id);
 	if (vmig_nl_talk(&m->nl, req, NULL, NULL, &e)) {
+		/*
+		 * A vCPU stopped inside an I/O read the VMM may not have served
+		 * yet: let the VMM run a moment and stop it again.
+		 */
+		if (e.err == EAGAIN && ++attempt < MIG_SWITCH_RETRIES) {
+			vmig_pidfd_signal(m->vm.pidfd, SIGCONT);
+			m->stopped = false;
+			nanosleep(&ms2, NULL);
+			goto again;
+		}
 		if (e.msg[0])
 			mig_cancel(m, "switchover: %s (%s)", e.msg, strerror(e.err));
 		else
