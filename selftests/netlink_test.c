@@ -4,6 +4,7 @@
  * refuses what it must with errno and an extack message naming the reason.
  * Needs vmig.ko loaded (the VM runner loads it).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <sys/wait.h>
