@@ -30,7 +30,7 @@ trap 'cleanup; rm -rf "$T"' EXIT
 # The destination listens; its exit status lands in $T/recv.rc.
 start_receive() {
 	rm -f "$T/recv.rc"
-	( in_dst vmigctl receive --pid "$dst_pid" --listen $VMIG_DST_IP:$PORT \
+	( in_dst vmigctl receive --pid "$dst_pid" --listen $VMIG_DST_IP:$PORT ${RECV_EXTRA:-} \
 		> "$T/recv.out" 2> "$T/recv.err"; echo $? > "$T/recv.rc" ) &
 	recv_job=$!
 	for _ in $(seq 100); do
@@ -91,7 +91,7 @@ fresh() {	# fresh "src tvmm args" "dst tvmm args"
 	vmm_start dst $VMIG_DST_NS $2 --wait || return 1
 }
 
-echo "1..16"
+echo "1..17"
 
 # --- a guest writing continuously moves and carries on ---------------------
 fresh "$LAYOUT1 --vcpus 1 --rate 20000" "$LAYOUT1 --vcpus 1" && start_receive
@@ -275,6 +275,25 @@ fault_caught() {	# NAME FAULT_BITS
 }
 fault_caught hash_check_catches_lost_final_writes 1
 fault_caught hash_check_catches_a_dropped_page 2
+
+# --- after switchover the destination announces the VM's MAC --------------
+MAC=52:54:00:76:6d:67
+fresh "$LAYOUT1 --vcpus 1 --rate 2000" "$LAYOUT1 --vcpus 1"
+in_src python3 "$top/selftests/rarp_sniff.py" vsrc $MAC 30 > "$T/sniff.out" &
+sniffer=$!
+for _ in $(seq 50); do grep -q ready "$T/sniff.out" && break; sleep 0.1; done
+RECV_EXTRA="--announce-mac $MAC --announce-dev vdst" start_receive
+migrate
+rrc=$(wait_receive)
+sleep 0.5
+kill $sniffer 2>/dev/null
+seen=$(grep -v ready "$T/sniff.out" | tail -1)
+if [ "$mig_rc" -eq 0 ] && [ "$rrc" = 0 ] && [ "${seen:-0}" -ge 1 ] 2>/dev/null; then
+	echo "# $seen announcement frames for $MAC seen on the source side"
+	ok "destination_announces_mac"
+else
+	fail "destination_announces_mac" "rc $mig_rc/$rrc, frames seen: $(cat "$T/sniff.out")"
+fi
 
 # --- dirty rate without migrating --------------------------------------------
 fresh "$LAYOUT1 --vcpus 1 --rate 2000" "$LAYOUT1 --vcpus 1"
