@@ -31,6 +31,8 @@ done | awk '!seen[$0]++' | while read -r ko; do
 	echo "/lib/modules/$base" >> "$tmp/modules.list"
 done
 
+printf '#!/bin/sh\nexec chroot /root /sbin/modprobe "$@"\n' > "$tmp/bin/modprobe-chroot"
+chmod +x "$tmp/bin/modprobe-chroot"
 cp "$here/init" "$tmp/init"
 chmod +x "$tmp/init"
 printf '%s\n' "$cmd" > "$tmp/cmd"
