@@ -11,7 +11,10 @@ set -u
 
 ip link set lo up
 modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
-insmod "$VMIG_BUILD/$(uname -r)/vmig.ko"
+# Installed the way a user installs it, so modprobe pulls in dependencies.
+mkdir -p "/lib/modules/$(uname -r)/extra"
+cp "$VMIG_BUILD/$(uname -r)/vmig.ko" "/lib/modules/$(uname -r)/extra/"
+depmod -a && modprobe vmig || exit 1
 echo "== vmig.ko loaded: $(vmigctl version)"
 netns_up
 layout="--slot 0:0:32M --slot 1:0x10000000:16M"

@@ -173,6 +173,7 @@ int vmig_nl_open(struct vmig_nl *nl)
 
 err_close:
 	mnl_socket_close(nl->sock);
+	nl->sock = NULL;
 err_free_buf:
 	free(nl->buf);
 	nl->buf = NULL;
