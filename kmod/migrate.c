@@ -39,13 +39,13 @@
  * Test-only fault injection, so the selftests can show their verifiers
  * catch a migration that is wrong by one page. Never set in production.
  */
-#define VMIG_FAULT_SKIP_FINAL_HARVEST	BIT(0)	/* writes after the last pass are lost */
+#define VMIG_FAULT_LOSE_FINAL_PASS	BIT(0)	/* pages dirty at switchover are lost */
 #define VMIG_FAULT_DROP_PAGE		BIT(1)	/* one page is never sent */
 
 static unsigned int fault_inject;
 module_param(fault_inject, uint, 0644);
 MODULE_PARM_DESC(fault_inject,
-		 "test only: 1 skip the final dirty harvest, 2 never send one page");
+		 "test only: 1 lose the pages still dirty at switchover, 2 never send one page");
 #define VMIG_ACK_TIMEOUT	(60 * HZ)
 
 enum vmig_pass_end {
@@ -259,11 +259,16 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 	int ret;
 
 	vmig_session_set_state(s, VMIG_STATE_SWITCHOVER, 0, NULL);
-	n = READ_ONCE(fault_inject) & VMIG_FAULT_SKIP_FINAL_HARVEST ? 0 :
-	    vmig_dirty_harvest(d);
+	n = vmig_dirty_harvest(d);
 	if (n < 0) {
 		*why = "final dirty harvest failed";
 		return n;
+	}
+	if (READ_ONCE(fault_inject) & VMIG_FAULT_LOSE_FINAL_PASS) {
+		u32 i;
+
+		for (i = 0; i < d->layout.nr_slots; i++)
+			bitmap_zero(d->bitmaps[i], d->layout.slots[i].npages);
 	}
 	ret = vmig_migrate_pass(s, d, stats, true, &end);
 	if (ret) {

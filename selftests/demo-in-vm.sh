@@ -11,6 +11,7 @@ set -u
 
 ip link set lo up
 modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
+"$top/selftests/lib/tvmm-hold-keys.sh"	# see the script: avoids a TCG hang
 # Installed the way a user installs it, so modprobe pulls in dependencies.
 mkdir -p "/lib/modules/$(uname -r)/extra"
 cp "$VMIG_BUILD/$(uname -r)/vmig.ko" "/lib/modules/$(uname -r)/extra/"

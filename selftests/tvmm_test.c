@@ -74,6 +74,19 @@ static struct tvmm_stats run_until(struct tvmm *vm, uint64_t min_pages,
 		    now_ms() - start >= (uint64_t)min_ms)
 			break;
 		if (now_ms() - start > 20000) {
+			int i;
+
+			fprintf(stderr, "#   run_until: timeout, %" PRIu64
+				" pages, gen %u/%u\n", st.pages, st.gen_min,
+				st.gen_max);
+			for (i = 0; i < tvmm_nr_vcpus(vm); i++) {
+				const struct tvmm_cb_vcpu *c =
+					&tvmm_cb(vm)->vcpu[i];
+
+				fprintf(stderr,
+					"#   vcpu %d: gen %u pos %u written %u\n",
+					i, c->gen, c->pos, c->written);
+			}
 			st.pages = 0;
 			break;
 		}
@@ -455,7 +468,7 @@ TEST_F_TIMEOUT(vmm, irqchip_three_vcpus, 60)
 /* The rate limit holds the guest near the requested pages/s. */
 TEST_F_TIMEOUT(vmm, rate_limit, 60)
 {
-	const uint64_t rate = 2000;
+	const uint64_t rate = 1000;
 	struct tvmm_stats st;
 	struct tvmm_cfg cfg;
 	uint64_t t0, ms;
@@ -479,7 +492,7 @@ TEST_F_TIMEOUT(vmm, rate_limit, 60)
 	/* Lifting the limit at run time takes effect at once. */
 	tvmm_set_rate(self->vm, 0);
 	tvmm_resume(self->vm);
-	usleep(300000);
+	usleep(500000);
 	tvmm_stop(self->vm);
 	ASSERT_LT(st.pages + rate, tvmm_cb(self->vm)->vcpu[0].written +
 		  tvmm_cb(self->vm)->vcpu[1].written);

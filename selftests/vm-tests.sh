@@ -39,6 +39,9 @@ ip link set lo up
 dmesg -C
 if grep -qw svm /proc/cpuinfo; then kvm=kvm_amd; else kvm=kvm_intel; fi
 modprobe "$kvm" nested=1 || echo "# $kvm did not load"
+# Keep KVM's static keys set for the whole run: flipping them live-patches
+# kernel text, which can hang a TCG-emulated SMP guest (lib/tvmm-hold-keys.sh).
+"$top/selftests/lib/tvmm-hold-keys.sh"
 modprobe veth 2>/dev/null
 modprobe dm-mod 2>/dev/null
 
@@ -49,7 +52,7 @@ else
 	result fail "module_loads"
 fi
 
-for t in ${VMIG_TESTS:-netlink_test vmigctl_test.sh tvmm_test migrate_test.sh}; do
+for t in ${VMIG_TESTS:-netlink_test vmigctl_test.sh tvmm_test migrate_test.sh storage_test.sh}; do
 	if [ -x "$build/$t" ]; then
 		tap "$t" "$build/$t"
 	elif [ -x "$top/selftests/$t" ]; then

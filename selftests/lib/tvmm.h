@@ -213,7 +213,9 @@ int tvmm_parse_slot(const char *s, struct tvmm_slot_cfg *slot);
  * Create the VM described by @cfg: slots sorted by id (slot 0 must exist at
  * GPA 0), vCPUs created and, unless cfg->no_load, code, control block and
  * registers loaded.  vCPU threads exist but are stopped; call tvmm_resume()
- * to run.  Installs a process-wide no-op handler for TVMM_KICK_SIGNAL.
+ * to run.  With cfg->irqchip every vCPU's MP state is set RUNNABLE, also
+ * for no_load (APs would otherwise wait for an INIT/SIPI nobody sends).
+ * Installs a process-wide no-op handler for TVMM_KICK_SIGNAL.
  * Returns 0 and sets *@out, or -errno (a message goes to stderr).
  *
  * An unexpected exit (shutdown, internal error, unknown port, MMIO, ...)
@@ -222,7 +224,7 @@ int tvmm_parse_slot(const char *s, struct tvmm_slot_cfg *slot);
  */
 int tvmm_create(const struct tvmm_cfg *cfg, struct tvmm **out);
 
-/* Stop and join the vCPU threads, then release every resource of @vm. */
+/* Stop and join the vCPU threads, release all of @vm (NULL: no-op). */
 void tvmm_destroy(struct tvmm *vm);
 
 /*
