@@ -139,3 +139,10 @@ demo: setup
 clean:
 	rm -rf $(BUILD) Documentation/netlink/genetlink-legacy.yaml
 	$(MAKE) -C $(KDIR) M=$(PWD_) clean 2>/dev/null || true
+
+# ---- benchmarks ------------------------------------------------------------
+# Boots the test VM once and prints throughput, CPU and downtime ratios
+# (bench/in-vm.sh); a benchmark, never part of `make check`.
+.PHONY: bench
+bench: kernels vmigctl selftests
+	@bench/run.sh $(lastword $(KVERS))
