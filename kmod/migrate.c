@@ -75,16 +75,44 @@ static void vmig_switch_answer(struct vmig_session *s, int ret, const char *why)
 	spin_unlock(&s->lock);
 }
 
+/*
+ * Receive the destination's answer, a frame of type @want carrying a
+ * status: 0 when it agrees, else the errno it sent back (@refused) or the
+ * receive error (@lost).
+ */
+static int vmig_migrate_recv_status(struct vmig_stream *st, u16 want,
+				    const char *lost, const char *refused,
+				    const char **why)
+{
+	struct vmig_wire_status ack;
+	u16 type;
+	u32 len;
+	int ret;
+
+	ret = vmig_stream_recv_hdr(st, &type, &len);
+	if (!ret && (type != want || len != sizeof(ack)))
+		ret = -EBADMSG;
+	if (!ret)
+		ret = vmig_stream_recv(st, &ack, sizeof(ack));
+	if (ret) {
+		*why = lost;
+		return ret;
+	}
+	if (le32_to_cpu(ack.error)) {
+		*why = refused;
+		return -min_t(u32, le32_to_cpu(ack.error), MAX_ERRNO);
+	}
+	return 0;
+}
+
 static int vmig_migrate_hello(struct vmig_session *s, struct vmig_dirty *d,
 			      const char **why)
 {
 	struct vmig_stream *st = s->stream;
 	const struct vmig_layout *l = &d->layout;
 	struct vmig_wire_hello *h;
-	struct vmig_wire_status ack;
 	size_t len = struct_size(h, slots, l->nr_slots);
-	u16 type;
-	u32 alen, i;
+	u32 i;
 	int ret;
 
 	h = kzalloc(len, GFP_KERNEL);
@@ -106,20 +134,10 @@ static int vmig_migrate_hello(struct vmig_session *s, struct vmig_dirty *d,
 		*why = "cannot send to the destination";
 		return ret;
 	}
-	ret = vmig_stream_recv_hdr(st, &type, &alen);
-	if (!ret && (type != VMIG_WIRE_HELLO_ACK || alen != sizeof(ack)))
-		ret = -EBADMSG;
-	if (!ret)
-		ret = vmig_stream_recv(st, &ack, sizeof(ack));
-	if (ret) {
-		*why = "no valid answer from the destination to the layout";
-		return ret;
-	}
-	if (le32_to_cpu(ack.error)) {
-		*why = "the destination refused the VM: memory layout or vCPU count differ";
-		return -min_t(u32, le32_to_cpu(ack.error), MAX_ERRNO);
-	}
-	return 0;
+	return vmig_migrate_recv_status(st, VMIG_WIRE_HELLO_ACK,
+					"no valid answer from the destination to the layout",
+					"the destination refused the VM: memory layout or vCPU count differ",
+					why);
 }
 
 static bool vmig_page_is_zero(struct page *page)
@@ -251,10 +269,7 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 			       struct vmig_stats *stats, const char **why)
 {
 	struct vmig_stream *st = s->stream;
-	struct vmig_wire_status ack;
 	enum vmig_pass_end end;
-	u16 type;
-	u32 len;
 	s64 n;
 	int ret;
 
@@ -284,19 +299,11 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 		return ret;
 	}
 	vmig_stream_set_timeout(st, VMIG_ACK_TIMEOUT);
-	ret = vmig_stream_recv_hdr(st, &type, &len);
-	if (!ret && (type != VMIG_WIRE_ACK || len != sizeof(ack)))
-		ret = -EBADMSG;
-	if (!ret)
-		ret = vmig_stream_recv(st, &ack, sizeof(ack));
-	if (ret) {
-		*why = "no acknowledgment from the destination";
+	ret = vmig_migrate_recv_status(st, VMIG_WIRE_ACK,
+				       "no acknowledgment from the destination",
+				       "the destination could not apply the VM state", why);
+	if (ret)
 		return ret;
-	}
-	if (le32_to_cpu(ack.error)) {
-		*why = "the destination could not apply the VM state";
-		return -min_t(u32, le32_to_cpu(ack.error), MAX_ERRNO);
-	}
 	stats->sent_bytes = st->tx_bytes;
 	stats->dirty_pages = 0;
 	stats->downtime_us = ktime_us_delta(ktime_get(), s->switch_time);
