@@ -9,6 +9,7 @@
 #include <linux/init.h>
 #include <linux/module.h>
 
+#include "blktrack.h"
 #include "netlink.h"
 #include "session.h"
 #include "version.h"
@@ -20,13 +21,18 @@ static int __init vmig_init(void)
 	ret = vmig_session_init();
 	if (ret)
 		return ret;
-	ret = vmig_netlink_init();
+	ret = vmig_blktrack_init();
 	if (ret)
 		goto err_uninit_session;
+	ret = vmig_netlink_init();
+	if (ret)
+		goto err_uninit_blktrack;
 
 	pr_info("vmig " VMIG_RELEASE " loaded\n");
 	return 0;
 
+err_uninit_blktrack:
+	vmig_blktrack_uninit();
 err_uninit_session:
 	vmig_session_uninit();
 	return ret;
@@ -35,6 +41,7 @@ err_uninit_session:
 static void __exit vmig_exit(void)
 {
 	vmig_netlink_uninit();
+	vmig_blktrack_uninit();
 	vmig_session_uninit();
 	pr_info("vmig " VMIG_RELEASE " unloaded\n");
 }

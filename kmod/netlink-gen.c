@@ -54,8 +54,18 @@ const struct nla_policy vmig_session_del_nl_policy[VMIG_A_SESSION_ID + 1] = {
 	[VMIG_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
+/* VMIG_CMD_STORAGE_MOVE_START - do */
+const struct nla_policy vmig_storage_move_start_nl_policy[VMIG_A_SESSION_STORAGE_FLAGS + 1] = {
+	[VMIG_A_SESSION_STORAGE_DEV] = { .type = NLA_NUL_STRING, .len = 4095, },
+	[VMIG_A_SESSION_STORAGE_DEST] = { .type = NLA_NUL_STRING, .len = 4095, },
+	[VMIG_A_SESSION_GRANULARITY] = NLA_POLICY_MIN(NLA_U32, 4096),
+	[VMIG_A_SESSION_DOWNTIME_MS] = NLA_POLICY_RANGE(NLA_U32, 1, 30000),
+	[VMIG_A_SESSION_MAX_ITERATIONS] = NLA_POLICY_RANGE(NLA_U32, 1, 10000),
+	[VMIG_A_SESSION_STORAGE_FLAGS] = NLA_POLICY_MASK(NLA_U32, 0x1),
+};
+
 /* Ops table for vmig */
-const struct genl_ops vmig_nl_ops[7] = {
+const struct genl_ops vmig_nl_ops[8] = {
 	{
 		.cmd		= VMIG_CMD_INFO_GET,
 		.doit		= vmig_nl_info_get_doit,
@@ -102,6 +112,13 @@ const struct genl_ops vmig_nl_ops[7] = {
 		.doit		= vmig_nl_session_del_doit,
 		.policy		= vmig_session_del_nl_policy,
 		.maxattr	= VMIG_A_SESSION_ID,
+		.flags		= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd		= VMIG_CMD_STORAGE_MOVE_START,
+		.doit		= vmig_nl_storage_move_start_doit,
+		.policy		= vmig_storage_move_start_nl_policy,
+		.maxattr	= VMIG_A_SESSION_STORAGE_FLAGS,
 		.flags		= GENL_ADMIN_PERM,
 	},
 };

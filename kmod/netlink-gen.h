@@ -25,8 +25,10 @@ extern const struct nla_policy vmig_dirty_rate_get_nl_policy[VMIG_A_SESSION_DURA
 
 extern const struct nla_policy vmig_session_del_nl_policy[VMIG_A_SESSION_ID + 1];
 
+extern const struct nla_policy vmig_storage_move_start_nl_policy[VMIG_A_SESSION_STORAGE_FLAGS + 1];
+
 /* Ops table for vmig */
-extern const struct genl_ops vmig_nl_ops[7];
+extern const struct genl_ops vmig_nl_ops[8];
 
 int vmig_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info);
 int vmig_nl_session_get_doit(struct sk_buff *skb, struct genl_info *info);
@@ -37,6 +39,8 @@ int vmig_nl_receive_start_doit(struct sk_buff *skb, struct genl_info *info);
 int vmig_nl_switchover_doit(struct sk_buff *skb, struct genl_info *info);
 int vmig_nl_dirty_rate_get_doit(struct sk_buff *skb, struct genl_info *info);
 int vmig_nl_session_del_doit(struct sk_buff *skb, struct genl_info *info);
+int vmig_nl_storage_move_start_doit(struct sk_buff *skb,
+				    struct genl_info *info);
 
 enum {
 	VMIG_NLGRP_EVENTS,

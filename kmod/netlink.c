@@ -6,6 +6,7 @@
  * explains each rejection through extack.
  */
 #include <linux/module.h>
+#include <linux/sizes.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 #include <uapi/linux/vmig.h>
@@ -16,6 +17,7 @@
 #include "netlink.h"
 #include "session.h"
 #include "state.h"
+#include "storage.h"
 #include "stream.h"
 #include "version.h"
 #include "vm.h"
@@ -420,6 +422,84 @@ int vmig_nl_dirty_rate_get_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
+}
+
+int vmig_nl_storage_move_start_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	static const int bad_attr[] = {
+		[VMIG_STORAGE_BAD_DEV] = VMIG_A_SESSION_STORAGE_DEV,
+		[VMIG_STORAGE_BAD_DEST] = VMIG_A_SESSION_STORAGE_DEST,
+	};
+	struct vmig_storage_req req = {
+		.granularity = VMIG_STORAGE_DEF_GRANULARITY,
+		.downtime_ms = VMIG_STORAGE_DEF_DOWNTIME_MS,
+		.max_iterations = VMIG_STORAGE_DEF_MAX_ITERATIONS,
+	};
+	enum vmig_storage_bad bad;
+	struct vmig_move *m;
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	/* It reads and writes whole block devices, as device-mapper does. */
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "storage moves need CAP_SYS_ADMIN");
+		return -EPERM;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, VMIG_A_SESSION_STORAGE_DEV)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "storage-dev is required");
+		return -EINVAL;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, VMIG_A_SESSION_STORAGE_DEST)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "storage-dest is required");
+		return -EINVAL;
+	}
+	req.dev = nla_data(info->attrs[VMIG_A_SESSION_STORAGE_DEV]);
+	req.dest = nla_data(info->attrs[VMIG_A_SESSION_STORAGE_DEST]);
+	if (info->attrs[VMIG_A_SESSION_GRANULARITY]) {
+		req.granularity = nla_get_u32(info->attrs[VMIG_A_SESSION_GRANULARITY]);
+		if (!is_power_of_2(req.granularity) || req.granularity > SZ_1G) {
+			vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_GRANULARITY],
+				       "granularity must be a power of two up to 1 GiB");
+			return -EINVAL;
+		}
+	}
+	if (info->attrs[VMIG_A_SESSION_DOWNTIME_MS])
+		req.downtime_ms = nla_get_u32(info->attrs[VMIG_A_SESSION_DOWNTIME_MS]);
+	if (info->attrs[VMIG_A_SESSION_MAX_ITERATIONS])
+		req.max_iterations = nla_get_u32(info->attrs[VMIG_A_SESSION_MAX_ITERATIONS]);
+	if (info->attrs[VMIG_A_SESSION_STORAGE_FLAGS])
+		req.flags = nla_get_u32(info->attrs[VMIG_A_SESSION_STORAGE_FLAGS]);
+
+	m = vmig_storage_create(genl_info_net(info), &req, info->extack, &bad);
+	if (IS_ERR(m)) {
+		if (bad != VMIG_STORAGE_BAD_NONE)
+			NL_SET_BAD_ATTR(info->extack, info->attrs[bad_attr[bad]]);
+		return PTR_ERR(m);
+	}
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		ret = -ENOMEM;
+		goto err_discard;
+	}
+	hdr = genlmsg_put_reply(msg, info, &vmig_nl_family, 0, VMIG_CMD_STORAGE_MOVE_START);
+	if (!hdr || nla_put_u32(msg, VMIG_A_SESSION_ID, vmig_storage_id(m))) {
+		ret = -EMSGSIZE;
+		goto err_free_msg;
+	}
+	genlmsg_end(msg, hdr);
+	ret = vmig_storage_start(m);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+
+err_free_msg:
+	nlmsg_free(msg);
+err_discard:
+	vmig_storage_discard(m);
+	return ret;
 }
 
 /**

@@ -29,6 +29,9 @@ static const struct {
 	  "                          receive a VM into the stopped VMM PID" },
 	{ "dirty-rate", dirty_rate_main, "dirty-rate --pid PID [--seconds S]\n"
 	  "                          measure how fast the VM of PID dirties its memory" },
+	{ "storage-move", storage_move_main, "storage-move --dev /dev/mapper/NAME --to /dev/NEWDEV [--downtime-ms MS]\n"
+	  "          [--max-iterations N] [--timeout S] [--granularity SIZE] [--sync-writes]\n"
+	  "                          move a live device-mapper device to another block device" },
 	{ "help", help_main, "help                    this text" },
 };
 

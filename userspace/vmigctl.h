@@ -17,6 +17,7 @@ int cancel_main(int argc, char **argv);
 int migrate_main(int argc, char **argv);
 int receive_main(int argc, char **argv);
 int dirty_rate_main(int argc, char **argv);
+int storage_move_main(int argc, char **argv);
 int help_main(int argc, char **argv);
 
 const char *vmigctl_state_name(unsigned int state);

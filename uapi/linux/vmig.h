@@ -36,11 +36,13 @@ enum vmig_migrate_flags {
 };
 
 /**
- * enum vmig_role - Which end of a migration a session is.
+ * enum vmig_role - Which end of a migration a session is; storage sessions
+ *   move a local block device (storage-move-start).
  */
 enum vmig_role {
 	VMIG_ROLE_SOURCE,
 	VMIG_ROLE_DESTINATION,
+	VMIG_ROLE_STORAGE,
 };
 
 /**
@@ -54,6 +56,18 @@ enum vmig_state {
 	VMIG_STATE_DONE,
 	VMIG_STATE_FAILED,
 	VMIG_STATE_CANCELLED,
+};
+
+/**
+ * enum vmig_storage_flags - Options of a storage move; unknown bits are
+ *   refused.
+ * @VMIG_STORAGE_FLAGS_SYNC_WRITES: Mirror each guest write to a region already
+ *   copied synchronously to the destination as well, so the copy converges
+ *   however fast the guest writes (writes then complete at the slower device's
+ *   pace).
+ */
+enum vmig_storage_flags {
+	VMIG_STORAGE_FLAGS_SYNC_WRITES = 1,
 };
 
 enum {
@@ -89,6 +103,12 @@ enum {
 	VMIG_A_SESSION_BANDWIDTH,
 	VMIG_A_SESSION_DOWNTIME_US,
 	VMIG_A_SESSION_ELAPSED_MS,
+	VMIG_A_SESSION_STORAGE_DEV,
+	VMIG_A_SESSION_STORAGE_DEST,
+	VMIG_A_SESSION_GRANULARITY,
+	VMIG_A_SESSION_DOWNTIME_MS,
+	VMIG_A_SESSION_MAX_ITERATIONS,
+	VMIG_A_SESSION_STORAGE_FLAGS,
 
 	__VMIG_A_SESSION_MAX,
 	VMIG_A_SESSION_MAX = (__VMIG_A_SESSION_MAX - 1)
@@ -103,6 +123,7 @@ enum {
 	VMIG_CMD_DIRTY_RATE_GET,
 	VMIG_CMD_SESSION_DEL,
 	VMIG_CMD_SESSION_NTF,
+	VMIG_CMD_STORAGE_MOVE_START,
 
 	__VMIG_CMD_MAX,
 	VMIG_CMD_MAX = (__VMIG_CMD_MAX - 1)

@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmigctl storage-move: move a live device-mapper device (a VM's disk) to
+ * another block device while it is in use, as LVM's pvmove does.
+ *
+ * vmig.ko tracks writes and copies (the vmig-track target and a storage
+ * session); this command checks, swaps the device's tables with dmsetup
+ * (there is no libdevmapper dependency: tables are a line of text), and
+ * follows the session's events:
+ *
+ *   1. storage-move-start: the kernel checks the destination and refuses
+ *      with a reason before anything changes;
+ *   2. dmsetup reload + resume: "vmig-track SRC OFF REGION DEST" replaces
+ *      the device's single linear table; the kernel starts copying;
+ *   3. done: the kernel has switched the device's I/O to DEST; the table
+ *      becomes "linear DEST 0";
+ *      failed or cancelled: the original table is loaded again.
+ *
+ * Documentation/storage.rst describes the protocol and its failure modes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nl.h"
+#include "session.h"
+#include "util.h"
+#include "vmigctl.h"
+#include "uapi/linux/vmig.h"
+
+#define SM_TICK_MS		1000
+#define SM_PROBE_MS		5000	/* silence before asking session-get */
+#define SM_CANCEL_WAIT_MS	10000	/* session-del to its final event */
+#define SM_DEF_GRANULARITY	(64 * 1024)
+#define SM_DEF_DOWNTIME_MS	500
+#define SM_DEF_MAX_ITERATIONS	30
+
+struct smove {
+	/* options */
+	const char *dev;
+	const char *to;
+	uint64_t granularity;
+	uint32_t downtime_ms;
+	uint32_t max_iterations;
+	uint32_t timeout_s;
+	uint32_t flags;
+
+	/* the device and its original table */
+	char name[128];
+	char table[512];	/* "0 LEN linear MAJ:MIN OFF" */
+	unsigned long long len;
+	char src[64];
+	unsigned long long src_off;
+	unsigned int to_major, to_minor;
+
+	/* the session */
+	struct vmig_nl nl, ev;
+	uint32_t id;
+	struct vmig_sess last;
+	uint32_t last_iteration;
+	bool tracking;		/* the vmig-track table is loaded */
+	bool have_final;
+	bool cancel_sent;
+	uint64_t cancel_deadline;
+	uint64_t start_ms, last_heard_ms;
+	char reason[512];
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: vmigctl storage-move --dev /dev/mapper/NAME --to /dev/NEWDEV\n"
+		"                            [--downtime-ms MS] [--max-iterations N] [--timeout S]\n"
+		"                            [--granularity SIZE] [--sync-writes]\n");
+}
+
+static void sm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sm_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("vmigctl: storage-move: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * Run "dmsetup ARGS..." (NULL-terminated). Its stdout goes to out (when
+ * not NULL), its stderr to err. Return: its exit status, or -1.
+ */
+static int dmsetup(char *out, size_t outsz, char *err, size_t errsz, ...)
+{
+	int po[2], pe[2], status, n = 0;
+	char *argv[16];
+	size_t len;
+	ssize_t r;
+	va_list ap;
+	pid_t pid;
+
+	argv[n++] = "dmsetup";
+	va_start(ap, errsz);
+	while (n < 15 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	err[0] = '\0';
+	if (out)
+		out[0] = '\0';
+	if (pipe2(po, O_CLOEXEC))
+		return -1;
+	if (pipe2(pe, O_CLOEXEC)) {
+		close(po[0]);
+		close(po[1]);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errsz, "fork: %s", strerror(errno));
+		close(po[0]);
+		close(po[1]);
+		close(pe[0]);
+		close(pe[1]);
+		return -1;
+	}
+	if (!pid) {
+		dup2(po[1], STDOUT_FILENO);
+		dup2(pe[1], STDERR_FILENO);
+		execvp("dmsetup", argv);
+		fprintf(stderr, "cannot run dmsetup: %s", strerror(errno));
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	/* Both outputs are a few lines: stdout fits the pipe while stderr is read. */
+	for (len = 0; out && len + 1 < outsz; len += (size_t)r) {
+		r = read(po[0], out + len, outsz - 1 - len);
+		if (r <= 0)
+			break;
+		out[len + r] = '\0';
+	}
+	for (len = 0; len + 1 < errsz; len += (size_t)r) {
+		r = read(pe[0], err + len, errsz - 1 - len);
+		if (r <= 0)
+			break;
+		err[len + r] = '\0';
+	}
+	close(po[0]);
+	close(pe[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	len = strlen(err);
+	while (len && (err[len - 1] == '\n' || err[len - 1] == ' '))
+		err[--len] = '\0';
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Load table into the device and make it live. Return: 0 or -1 (warned). */
+static int sm_swap_table(struct smove *m, const char *table, const char *what)
+{
+	char err[1024];
+
+	if (dmsetup(NULL, 0, err, sizeof(err), "reload", m->name, "--table",
+		    table, NULL)) {
+		sm_warn("%s: dmsetup reload %s: %s", what, m->name, err);
+		return -1;
+	}
+	if (dmsetup(NULL, 0, err, sizeof(err), "resume", m->name, NULL)) {
+		sm_warn("%s: dmsetup resume %s: %s", what, m->name, err);
+		/* Never leave a table nobody asked for waiting to go live. */
+		dmsetup(NULL, 0, err, sizeof(err), "clear", m->name, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The device: a device-mapper device (named in sysfs) whose table is one
+ * linear target from sector 0. Fills name, table and its parts.
+ */
+static int sm_read_device(struct smove *m)
+{
+	char path[128], out[1024], err[512], type[32], extra[2];
+	unsigned long long start;
+	struct stat st;
+	size_t n;
+	FILE *f;
+	int r;
+
+	if (stat(m->dev, &st)) {
+		sm_warn("%s: %s", m->dev, strerror(errno));
+		return -1;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		sm_warn("%s: not a block device", m->dev);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/name",
+		 major(st.st_rdev), minor(st.st_rdev));
+	f = fopen(path, "r");
+	if (!f || !fgets(m->name, sizeof(m->name), f)) {
+		sm_warn("%s: not a device-mapper device", m->dev);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	m->name[strcspn(m->name, "\n")] = '\0';
+
+	if (dmsetup(out, sizeof(out), err, sizeof(err), "table", m->name, NULL)) {
+		sm_warn("dmsetup table %s: %s", m->name, err);
+		return -1;
+	}
+	n = strcspn(out, "\n");
+	if (out[n] && out[n + 1]) {
+		sm_warn("%s has a table of several targets; only a single linear target can be moved",
+			m->name);
+		return -1;
+	}
+	out[n] = '\0';
+	r = sscanf(out, "%llu %llu %31s %63s %llu %1s", &start, &m->len, type,
+		   m->src, &m->src_off, extra);
+	if (r >= 3 && !strcmp(type, "vmig-track")) {
+		sm_warn("%s already has a vmig-track table (an interrupted move?); load its own table again first",
+			m->name);
+		return -1;
+	}
+	if (r != 5 || start || strcmp(type, "linear")) {
+		sm_warn("%s: table '%s' is not a single linear target; only those can be moved",
+			m->name, out);
+		return -1;
+	}
+	if (strlen(out) >= sizeof(m->table)) {
+		sm_warn("%s: table '%s' is too long", m->name, out);
+		return -1;
+	}
+	memcpy(m->table, out, strlen(out) + 1);
+	return 0;
+}
+
+static int sm_start_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct vmig_sess s;
+
+	vmig_sess_parse(nlh, &s);
+	if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_ID))
+		*(uint32_t *)data = s.id;
+	return MNL_CB_OK;
+}
+
+static int sm_start(struct smove *m)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&m->nl, VMIG_CMD_STORAGE_MOVE_START, 0);
+	struct vmig_nl_error e;
+
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEV, m->dev);
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEST, m->to);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_GRANULARITY, (uint32_t)m->granularity);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_DOWNTIME_MS, m->downtime_ms);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_MAX_ITERATIONS, m->max_iterations);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_STORAGE_FLAGS, m->flags);
+	if (vmig_nl_talk(&m->nl, req, sm_start_cb, &m->id, &e)) {
+		vmig_nl_perror("storage-move", &e);
+		return -1;
+	}
+	if (!m->id) {
+		sm_warn("the reply carries no session id");
+		return -1;
+	}
+	return 0;
+}
+
+static void sm_cancel(struct smove *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sm_cancel(struct smove *m, const char *fmt, ...)
+{
+	struct vmig_nl_error e;
+	va_list ap;
+
+	if (!m->reason[0]) {
+		va_start(ap, fmt);
+		vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
+		va_end(ap);
+	}
+	if (m->cancel_sent)
+		return;
+	m->cancel_sent = true;
+	m->cancel_deadline = vmig_now_ms() + SM_CANCEL_WAIT_MS;
+	if (vmig_sess_del(&m->nl, m->id, &e) && e.err != ENOENT &&
+	    e.err != EALREADY)
+		vmig_nl_perror("cancel", &e);
+}
+
+static void sm_progress(struct smove *m)
+{
+	const struct vmig_sess *s = &m->last;
+	char copied[16], rem[16], dirty[16], bw[16];
+
+	if (vmigctl_json) {
+		printf("{\"event\":\"pass\",\"id\":%u", m->id);
+		vmig_sess_json(s);
+		printf("}\n");
+	} else {
+		printf("pass %u copied %s remaining %s dirty %s/s copy %s/s\n",
+		       s->iteration, vmig_fmt_short(copied, sizeof(copied), s->sent_bytes),
+		       vmig_fmt_short(rem, sizeof(rem), s->dirty_pages * 4096),
+		       vmig_fmt_short(dirty, sizeof(dirty), s->dirty_rate),
+		       vmig_fmt_short(bw, sizeof(bw), s->bandwidth));
+	}
+	fflush(stdout);
+}
+
+static void sm_on_event(const struct vmig_sess *s, void *data)
+{
+	struct smove *m = data;
+
+	if (m->have_final)
+		return;
+	m->last_heard_ms = vmig_now_ms();
+	vmig_sess_merge(&m->last, s);
+	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE) && vmig_sess_final(s->state))
+		m->have_final = true;
+	else if (m->last.iteration > m->last_iteration) {
+		m->last_iteration = m->last.iteration;
+		sm_progress(m);
+	}
+}
+
+/* Catch up after lost events or a long silence. */
+static void sm_probe(struct smove *m)
+{
+	struct vmig_nl_error e;
+	struct vmig_sess s;
+
+	m->last_heard_ms = vmig_now_ms();
+	if (!vmig_sess_get(&m->nl, m->id, &s, &e)) {
+		sm_on_event(&s, m);
+	} else if (e.err == ENOENT) {
+		vmig_events_drain(&m->ev, m->id, sm_on_event, m);
+		if (!m->have_final) {
+			if (!m->reason[0])
+				snprintf(m->reason, sizeof(m->reason),
+					 "the session ended and its final event was lost");
+			m->last.state = VMIG_STATE_FAILED;
+			m->have_final = true;
+		}
+	}
+}
+
+static void sm_drain(struct smove *m)
+{
+	int ret = vmig_events_drain(&m->ev, m->id, sm_on_event, m);
+
+	if (ret == ENOBUFS)
+		sm_probe(m);
+	else if (ret)
+		sm_warn("events: %s", strerror(ret));
+}
+
+/* Follow the session to its end. */
+static void sm_loop(struct smove *m)
+{
+	struct pollfd pfd = { .fd = mnl_socket_get_fd(m->ev.sock), .events = POLLIN };
+
+	for (;;) {
+		uint64_t now = vmig_now_ms();
+		int ret;
+
+		sm_drain(m);
+		if (m->have_final)
+			return;
+		if (vmig_interrupted) {
+			vmig_interrupted = 0;
+			sm_cancel(m, "interrupted");
+		}
+		if (m->timeout_s && now - m->start_ms >= (uint64_t)m->timeout_s * 1000)
+			sm_cancel(m, "not done within %u s (--timeout)", m->timeout_s);
+		if (now - m->last_heard_ms >= SM_PROBE_MS)
+			sm_probe(m);
+		if (m->have_final)
+			return;
+		if (m->cancel_sent && now >= m->cancel_deadline) {
+			/* The kernel stops within one claim; this is a bug. */
+			sm_warn("session %u did not end after cancel", m->id);
+			m->last.state = VMIG_STATE_FAILED;
+			m->have_final = true;
+			return;
+		}
+		ret = poll(&pfd, 1, SM_TICK_MS);
+		if (ret < 0 && errno != EINTR)
+			sm_cancel(m, "poll: %s", strerror(errno));
+	}
+}
+
+static void sm_report(struct smove *m, const char *result, const char *where)
+{
+	const struct vmig_sess *s = &m->last;
+	uint64_t total = vmig_now_ms() - m->start_ms;
+	char size[16], copied[16], dur[16];
+
+	if (vmigctl_json) {
+		printf("{\"event\":\"report\",\"id\":%u,\"result\":\"%s\",\"device\":",
+		       m->id, result);
+		vmig_json_str(m->dev);
+		printf(",\"on\":");
+		vmig_json_str(where);
+		if (strcmp(result, "done")) {
+			printf(",\"reason\":");
+			vmig_json_str(m->reason);
+		}
+		printf(",\"total_ms\":%llu,\"passes\":%u,\"bytes\":%llu,\"copied_bytes\":%llu",
+		       (unsigned long long)total, s->iteration,
+		       (unsigned long long)s->ram_bytes,
+		       (unsigned long long)s->sent_bytes);
+		if (!strcmp(result, "done"))
+			printf(",\"downtime_us\":%llu", (unsigned long long)s->downtime_us);
+		printf("}\n");
+	} else if (!strcmp(result, "done")) {
+		printf("moved %s (%s) to %s in %s: %u passes, copied %s, downtime %.1f ms\n",
+		       m->dev, vmig_fmt_short(size, sizeof(size), s->ram_bytes), m->to,
+		       vmig_fmt_duration(dur, sizeof(dur), total), s->iteration,
+		       vmig_fmt_short(copied, sizeof(copied), s->sent_bytes),
+		       s->downtime_us / 1000.0);
+	}
+	fflush(stdout);
+}
+
+/* The session ended: put the device's table right. */
+static int sm_final(struct smove *m)
+{
+	struct vmig_nl_error e;
+	char table[512];
+
+	/* The outcome is read: unlist the session now, not after its linger. */
+	vmig_sess_del(&m->nl, m->id, &e);
+
+	if (m->last.state == VMIG_STATE_DONE) {
+		/* I/O goes to the destination already; this makes it plain. */
+		snprintf(table, sizeof(table), "0 %llu linear %u:%u 0", m->len,
+			 m->to_major, m->to_minor);
+		if (sm_swap_table(m, table, "switching the table")) {
+			sm_warn("%s runs on %s through vmig-track; make its table plain by hand: dmsetup reload %s --table '%s' && dmsetup resume %s",
+				m->dev, m->to, m->name, table, m->name);
+			sm_report(m, "done", m->to);
+			return VMIGCTL_FAIL;
+		}
+		sm_report(m, "done", m->to);
+		return VMIGCTL_OK;
+	}
+
+	if (m->last.state == VMIG_STATE_FAILED && !m->cancel_sent) {
+		vmig_sess_reason(&m->last, m->reason, sizeof(m->reason));
+		/* The kernel's word for a move that does not converge. */
+		if (m->last.error == -EAGAIN &&
+		    !(m->flags & VMIG_STORAGE_FLAGS_SYNC_WRITES))
+			snprintf(m->reason + strlen(m->reason),
+				 sizeof(m->reason) - strlen(m->reason),
+				 "; --sync-writes makes it converge");
+	}
+	else if (!m->reason[0])
+		snprintf(m->reason, sizeof(m->reason),
+			 "cancelled by another request (vmigctl cancel?)");
+	if (m->tracking && sm_swap_table(m, m->table, "restoring the table")) {
+		sm_warn("move %s: %s; %s still runs on its source through vmig-track: restore its table by hand: dmsetup reload %s --table '%s' && dmsetup resume %s",
+			m->last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
+			m->reason, m->dev, m->name, m->table, m->name);
+	} else {
+		sm_warn("move %s: %s; %s stays on its source",
+			m->last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
+			m->reason, m->dev);
+	}
+	sm_report(m, m->last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
+		  "source");
+	return VMIGCTL_FAIL;
+}
+
+static int sm_parse(struct smove *m, int argc, char **argv)
+{
+	enum { O_DOWNTIME = 256, O_ITER, O_TIMEOUT, O_GRAN, O_SYNCW };
+	static const struct option opts[] = {
+		{ "dev", required_argument, NULL, 'd' },
+		{ "to", required_argument, NULL, 't' },
+		{ "downtime-ms", required_argument, NULL, O_DOWNTIME },
+		{ "max-iterations", required_argument, NULL, O_ITER },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "granularity", required_argument, NULL, O_GRAN },
+		{ "sync-writes", no_argument, NULL, O_SYNCW },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	m->granularity = SM_DEF_GRANULARITY;
+	m->downtime_ms = SM_DEF_DOWNTIME_MS;
+	m->max_iterations = SM_DEF_MAX_ITERATIONS;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (c) {
+		case 'd':
+			m->dev = optarg;
+			break;
+		case 't':
+			m->to = optarg;
+			break;
+		case O_DOWNTIME:
+			if (vmig_parse_u32(optarg, &m->downtime_ms) ||
+			    !m->downtime_ms || m->downtime_ms > 30000)
+				bad = "--downtime-ms wants 1 to 30000 milliseconds";
+			break;
+		case O_ITER:
+			if (vmig_parse_u32(optarg, &m->max_iterations) ||
+			    !m->max_iterations || m->max_iterations > 10000)
+				bad = "--max-iterations wants 1 to 10000 passes";
+			break;
+		case O_TIMEOUT:
+			if (vmig_parse_u32(optarg, &m->timeout_s) || !m->timeout_s)
+				bad = "--timeout wants seconds, at least 1";
+			break;
+		case O_GRAN:
+			if (vmig_parse_rate(optarg, &m->granularity) ||
+			    m->granularity < 4096 || m->granularity > (1ULL << 30) ||
+			    (m->granularity & (m->granularity - 1)))
+				bad = "--granularity wants a power of two from 4k to 1G";
+			break;
+		case O_SYNCW:
+			m->flags |= VMIG_STORAGE_FLAGS_SYNC_WRITES;
+			break;
+		case 'h':
+			usage();
+			return VMIGCTL_USAGE;
+		case ':':
+			fprintf(stderr, "vmigctl: storage-move: %s needs an argument\n",
+				argv[optind - 1]);
+			usage();
+			return VMIGCTL_USAGE;
+		default:
+			fprintf(stderr, "vmigctl: storage-move: unknown option '%s'\n",
+				argv[optind - 1]);
+			usage();
+			return VMIGCTL_USAGE;
+		}
+		if (bad) {
+			fprintf(stderr, "vmigctl: storage-move: %s\n", bad);
+			return VMIGCTL_USAGE;
+		}
+	}
+	if (optind != argc || !m->dev || !m->to) {
+		if (optind != argc)
+			fprintf(stderr, "vmigctl: storage-move: unexpected '%s'\n",
+				argv[optind]);
+		else
+			fprintf(stderr, "vmigctl: storage-move: --dev and --to are required\n");
+		usage();
+		return VMIGCTL_USAGE;
+	}
+	return VMIGCTL_OK;
+}
+
+int storage_move_main(int argc, char **argv)
+{
+	char table[512];
+	struct smove m;
+	struct stat st;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	ret = sm_parse(&m, argc, argv);
+	if (ret)
+		return ret;
+	if (sm_read_device(&m))
+		return VMIGCTL_FAIL;
+	/* The kernel checks the destination; its number is for the tables. */
+	if (!stat(m.to, &st) && S_ISBLK(st.st_mode)) {
+		m.to_major = major(st.st_rdev);
+		m.to_minor = minor(st.st_rdev);
+	}
+
+	ret = vmig_nl_open(&m.nl);
+	if (!ret)
+		ret = vmig_events_open(&m.ev);
+	if (ret) {
+		fprintf(stderr, "vmigctl: vmig family: %s%s\n", strerror(ret),
+			ret == ENOENT ? " (is vmig.ko loaded?)" : "");
+		vmig_nl_close(&m.nl);
+		return VMIGCTL_FAIL;
+	}
+	vmig_signals_install();
+	m.start_ms = vmig_now_ms();
+	m.last_heard_ms = m.start_ms;
+	ret = VMIGCTL_FAIL;
+	if (sm_start(&m))
+		goto out;
+	if (vmigctl_json) {
+		printf("{\"event\":\"start\",\"id\":%u,\"device\":", m.id);
+		vmig_json_str(m.dev);
+		printf(",\"to\":");
+		vmig_json_str(m.to);
+		printf("}\n");
+	} else {
+		printf("session %u: moving %s (%s) to %s\n", m.id, m.dev, m.name, m.to);
+	}
+	fflush(stdout);
+
+	snprintf(table, sizeof(table), "0 %llu vmig-track %s %llu %llu %u:%u",
+		 m.len, m.src, m.src_off, (unsigned long long)(m.granularity >> 9),
+		 m.to_major, m.to_minor);
+	if (sm_swap_table(&m, table, "loading the tracking table")) {
+		sm_cancel(&m, "the tracking table could not be loaded");
+		sm_loop(&m);
+		ret = sm_final(&m);
+		goto out;
+	}
+	m.tracking = true;
+	sm_loop(&m);
+	ret = sm_final(&m);
+out:
+	vmig_nl_close(&m.ev);
+	vmig_nl_close(&m.nl);
+	return ret;
+}
