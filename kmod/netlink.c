@@ -53,7 +53,8 @@ MODULE_ALIAS_GENL_FAMILY(VMIG_FAMILY_NAME);
 	NL_SET_ERR_MSG_MOD(vmig_extack, msg);			\
 } while (0)
 
-#define VMIG_FEATURES	(VMIG_FEATURE_DIRTY_LOG | VMIG_FEATURE_ZEROCOPY)
+#define VMIG_FEATURES	(VMIG_FEATURE_DIRTY_LOG | VMIG_FEATURE_ZEROCOPY | \
+			 VMIG_FEATURE_STORAGE_MOVE | VMIG_FEATURE_DISK_MIGRATE)
 #define VMIG_MAX_MSRS	4096
 
 int vmig_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)

@@ -21,6 +21,8 @@
 #define VMIG_WIRE_MAX_VCPUS	1024
 #define VMIG_WIRE_MAX_RUN	64		/* pages in one PAGES frame */
 #define VMIG_WIRE_MAX_STATE	(64 * 1024)	/* bytes of one STATE record */
+#define VMIG_WIRE_MAX_BLOCKS	2048		/* sectors in one BLOCKS frame: 1 MiB */
+#define VMIG_WIRE_MAX_DISK_NAME	255
 
 enum vmig_wire_type {
 	VMIG_WIRE_HELLO = 1,	/* source -> dest: layout; payload vmig_wire_hello */
@@ -30,6 +32,9 @@ enum vmig_wire_type {
 	VMIG_WIRE_STATE,	/* vmig_wire_state, then len bytes */
 	VMIG_WIRE_END,		/* source -> dest: all state sent; no payload */
 	VMIG_WIRE_ACK,		/* dest -> source: state applied; vmig_wire_status */
+	VMIG_WIRE_DISK,		/* source -> dest: the disk; vmig_wire_disk, then the name */
+	VMIG_WIRE_DISK_ACK,	/* dest -> source: disk accepted; vmig_wire_status */
+	VMIG_WIRE_BLOCKS,	/* vmig_wire_blocks, then count * 512 bytes */
 	__VMIG_WIRE_MAX,
 };
 
@@ -71,6 +76,23 @@ struct vmig_wire_state {
 	__le16 kind;		/* enum vmig_state_kind (state.h) */
 	__le16 vcpu;		/* vCPU index; 0 for VM-wide state */
 	__le32 len;
+} __packed;
+
+/*
+ * The disk a migration carries, sent right after HELLO_ACK when there is
+ * one. The destination checks the name against the one it was given and
+ * that its device holds @sectors.
+ */
+struct vmig_wire_disk {
+	__le64 sectors;		/* disk size, 512-byte sectors */
+	__le32 region_sectors;	/* tracking granularity, a power of two */
+	__le32 name_len;	/* 1..VMIG_WIRE_MAX_DISK_NAME bytes follow, no NUL */
+} __packed;
+
+struct vmig_wire_blocks {
+	__le64 sector;		/* first sector */
+	__le32 count;		/* sectors, 1..VMIG_WIRE_MAX_BLOCKS, inside the disk */
+	__le32 flags;		/* none defined: must be 0 */
 } __packed;
 
 #endif /* _VMIG_WIRE_H */

@@ -67,7 +67,9 @@ TEST_F(nl, version_answers)
 	ASSERT_EQ(0, vmig_nl_talk(&self->nl, req, info_cb, &i, &self->e));
 	EXPECT_EQ(VMIG_API_VERSION, i.api_version);
 	EXPECT_TRUE(i.features & VMIG_FEATURE_DIRTY_LOG);
-	EXPECT_EQ(0, (int)(i.features & ~(VMIG_FEATURE_DIRTY_LOG | VMIG_FEATURE_ZEROCOPY)));
+	EXPECT_EQ(0, (int)(i.features & ~(VMIG_FEATURE_DIRTY_LOG | VMIG_FEATURE_ZEROCOPY |
+					  VMIG_FEATURE_STORAGE_MOVE |
+					  VMIG_FEATURE_DISK_MIGRATE)));
 	EXPECT_NE(0, (int)strlen(i.release));
 }
 

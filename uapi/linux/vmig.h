@@ -17,10 +17,16 @@
  *   log.
  * @VMIG_FEATURE_ZEROCOPY: Guest pages are sent by reference (sendpage /
  *   MSG_SPLICE_PAGES).
+ * @VMIG_FEATURE_STORAGE_MOVE: Local live disk moves (storage-move-start, the
+ *   vmig-track target).
+ * @VMIG_FEATURE_DISK_MIGRATE: Migrations carry a VM disk (disk-fd in
+ *   migrate-start, receive-start).
  */
 enum vmig_feature {
 	VMIG_FEATURE_DIRTY_LOG = 1,
 	VMIG_FEATURE_ZEROCOPY = 2,
+	VMIG_FEATURE_STORAGE_MOVE = 4,
+	VMIG_FEATURE_DISK_MIGRATE = 8,
 };
 
 /**
@@ -109,6 +115,11 @@ enum {
 	VMIG_A_SESSION_DOWNTIME_MS,
 	VMIG_A_SESSION_MAX_ITERATIONS,
 	VMIG_A_SESSION_STORAGE_FLAGS,
+	VMIG_A_SESSION_DISK_FD,
+	VMIG_A_SESSION_DISK_NAME,
+	VMIG_A_SESSION_DISK_BYTES,
+	VMIG_A_SESSION_DISK_SENT_BYTES,
+	VMIG_A_SESSION_DISK_DIRTY_BYTES,
 
 	__VMIG_A_SESSION_MAX,
 	VMIG_A_SESSION_MAX = (__VMIG_A_SESSION_MAX - 1)
