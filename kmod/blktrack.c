@@ -663,15 +663,17 @@ static struct target_type vmig_track_target = {
 /**
  * vmig_track_attach() - start a move on a tracker
  * @t: tracker (reference held)
- * @mirror: mirror writes to copied regions to the destination
+ * @use: what the move does
  *
  * Every region becomes dirty: the first pass copies the whole device.
  *
  * Return: 0; -EBUSY when another move uses @t; -EALREADY when @t has
- * switched over already; -ENODEV when its table names no destination.
+ * switched over already; -ENODEV when a local move's table names no
+ * destination, -EEXIST when a remote one's does.
  */
-int vmig_track_attach(struct vmig_track *t, bool mirror)
+int vmig_track_attach(struct vmig_track *t, enum vmig_track_use use)
 {
+	bool remote = use == VMIG_TRACK_USE_REMOTE;
 	int ret = 0;
 
 	spin_lock_irq(&t->lock);
@@ -679,11 +681,14 @@ int vmig_track_attach(struct vmig_track *t, bool mirror)
 		ret = -EBUSY;
 	else if (t->mode == VMIG_TRACK_REDIRECT)
 		ret = -EALREADY;
-	else if (!t->g.dst)
+	else if (!remote && !t->g.dst)
 		ret = -ENODEV;
+	else if (remote && t->g.dst)
+		ret = -EEXIST;
 	if (!ret) {
 		t->attached = true;
-		t->mode = mirror ? VMIG_TRACK_MIRROR : VMIG_TRACK_RECORD;
+		t->mode = use == VMIG_TRACK_USE_LOCAL_MIRROR ?
+			  VMIG_TRACK_MIRROR : VMIG_TRACK_RECORD;
 		bitmap_fill(t->dirty, t->g.nr_regions);
 	}
 	spin_unlock_irq(&t->lock);
@@ -829,7 +834,7 @@ void vmig_track_release(struct vmig_track *t, bool copied)
  * vmig_track_io_begin() - keep the tracker's devices open for some I/O
  * @t: tracker
  * @src: out: the source device
- * @dst: out: the destination device
+ * @dst: out: the destination device, NULL when the table names none
  *
  * Return: 0 with the devices valid until vmig_track_io_end(), or -ENODEV
  * when the tracker's tables are gone (nothing to end then).
@@ -838,7 +843,7 @@ int vmig_track_io_begin(struct vmig_track *t, struct block_device **src,
 			struct block_device **dst)
 {
 	down_read(&t->io_sem);
-	if (t->dead || !t->dst_bdev) {
+	if (t->dead) {
 		up_read(&t->io_sem);
 		return -ENODEV;
 	}

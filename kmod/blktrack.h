@@ -36,7 +36,20 @@ struct vmig_track *vmig_track_get(dev_t md);
 void vmig_track_put(struct vmig_track *t);
 void vmig_track_geom(struct vmig_track *t, struct vmig_track_geom *g);
 
-int vmig_track_attach(struct vmig_track *t, bool mirror);
+/**
+ * enum vmig_track_use - what a move attaching to a tracker does
+ * @VMIG_TRACK_USE_LOCAL: copies to the table's destination
+ * @VMIG_TRACK_USE_LOCAL_MIRROR: and mirrors writes to copied regions there
+ * @VMIG_TRACK_USE_REMOTE: sends the device elsewhere (a migration); the
+ *	table names no destination
+ */
+enum vmig_track_use {
+	VMIG_TRACK_USE_LOCAL,
+	VMIG_TRACK_USE_LOCAL_MIRROR,
+	VMIG_TRACK_USE_REMOTE,
+};
+
+int vmig_track_attach(struct vmig_track *t, enum vmig_track_use use);
 void vmig_track_detach(struct vmig_track *t);
 
 unsigned long vmig_track_next_dirty(struct vmig_track *t, unsigned long from,

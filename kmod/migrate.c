@@ -20,12 +20,14 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <net/netlink.h>
 
 #include "compat/compat.h"
 #include "dirty.h"
+#include "disk.h"
 #include "migrate.h"
 #include "session.h"
 #include "state.h"
@@ -41,12 +43,16 @@
  */
 #define VMIG_FAULT_LOSE_FINAL_PASS	BIT(0)	/* pages dirty at switchover are lost */
 #define VMIG_FAULT_DROP_PAGE		BIT(1)	/* one page is never sent */
+#define VMIG_FAULT_LOSE_DISK		BIT(2)	/* disk regions dirty at switchover are lost */
 
 static unsigned int fault_inject;
 module_param(fault_inject, uint, 0644);
 MODULE_PARM_DESC(fault_inject,
-		 "test only: 1 lose the pages still dirty at switchover, 2 never send one page");
+		 "test only: 1 lose the pages still dirty at switchover, 2 never send one page, 4 lose the disk regions still dirty at switchover");
 #define VMIG_ACK_TIMEOUT	(60 * HZ)
+/* Longest stretch of disk sending between two memory passes. */
+#define VMIG_DISK_SLICE_MS	100
+#define VMIG_DISK_STEP		SZ_1M
 
 enum vmig_pass_end {
 	VMIG_PASS_DONE,
@@ -134,10 +140,29 @@ static int vmig_migrate_hello(struct vmig_session *s, struct vmig_dirty *d,
 		*why = "cannot send to the destination";
 		return ret;
 	}
-	return vmig_migrate_recv_status(st, VMIG_WIRE_HELLO_ACK,
-					"no valid answer from the destination to the layout",
-					"the destination refused the VM: memory layout or vCPU count differ",
-					why);
+	ret = vmig_migrate_recv_status(st, VMIG_WIRE_HELLO_ACK,
+				       "no valid answer from the destination to the layout",
+				       "the destination refused the VM: memory layout or vCPU count differ",
+				       why);
+	if (ret || !s->disk)
+		return ret;
+
+	ret = vmig_disk_send_hello(s->disk, st);
+	if (ret) {
+		*why = "cannot send to the destination";
+		return ret;
+	}
+	ret = vmig_migrate_recv_status(st, VMIG_WIRE_DISK_ACK,
+				       "no valid answer from the destination to the disk",
+				       "the destination refused the disk", why);
+	/* The destination's reasons, as its errno tells them. */
+	if (ret == -ENOSPC)
+		*why = "the destination refused the disk: its device is smaller";
+	else if (ret == -ENODEV)
+		*why = "the destination refused the disk: it receives none (receive --disk)";
+	else if (ret == -EINVAL)
+		*why = "the destination refused the disk: it receives another one (names differ)";
+	return ret;
 }
 
 static bool vmig_page_is_zero(struct page *page)
@@ -265,6 +290,44 @@ static int vmig_migrate_pass(struct vmig_session *s, struct vmig_dirty *d,
 	return 0;
 }
 
+/*
+ * Send dirty disk regions for up to VMIG_DISK_SLICE_MS, stopping early on
+ * cancel or a switchover request. *more tells whether the sweep goes on.
+ */
+static int vmig_migrate_disk_slice(struct vmig_session *s, bool *more,
+				   const char **why)
+{
+	u64 bytes0 = s->stream->tx_bytes;
+	ktime_t t0 = ktime_get();
+	int ret;
+
+	do {
+		if (vmig_session_cancelled(s))
+			return -ECANCELED;
+		if (vmig_switch_pending(s))
+			return 0;
+		ret = vmig_disk_send(s->disk, s->stream, VMIG_DISK_STEP, more, why);
+		if (ret)
+			return ret;
+		vmig_migrate_throttle(s, t0, s->stream->tx_bytes - bytes0);
+	} while (*more && ktime_ms_delta(ktime_get(), t0) < VMIG_DISK_SLICE_MS);
+	return 0;
+}
+
+/* Fold the disk's figures into the session's. */
+static void vmig_migrate_disk_stats(struct vmig_session *s, struct vmig_stats *stats)
+{
+	struct vmig_disk_stats ds;
+
+	if (!s->disk)
+		return;
+	vmig_disk_stats(s->disk, &ds);
+	stats->disk_bytes = ds.bytes;
+	stats->disk_sent_bytes = ds.sent;
+	stats->disk_dirty_bytes = ds.dirty;
+	stats->dirty_pages += ds.dirty >> PAGE_SHIFT;
+}
+
 static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 			       struct vmig_stats *stats, const char **why)
 {
@@ -274,6 +337,16 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 	int ret;
 
 	vmig_session_set_state(s, VMIG_STATE_SWITCHOVER, 0, NULL);
+	if (s->disk) {
+		/* The VMM is stopped: what is in flight is its last I/O. */
+		ret = vmig_disk_quiesce(s->disk, why);
+		if (!ret)
+			ret = vmig_disk_send_final(s->disk, st,
+						   READ_ONCE(fault_inject) & VMIG_FAULT_LOSE_DISK,
+						   why);
+		if (ret)
+			return ret;
+	}
 	n = vmig_dirty_harvest(d);
 	if (n < 0) {
 		*why = "final dirty harvest failed";
@@ -306,6 +379,7 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 		return ret;
 	stats->sent_bytes = st->tx_bytes;
 	stats->dirty_pages = 0;
+	vmig_migrate_disk_stats(s, stats);
 	stats->downtime_us = ktime_us_delta(ktime_get(), s->switch_time);
 	return 0;
 }
@@ -321,7 +395,10 @@ void vmig_migrate_run(struct vmig_session *s)
 	struct vmig_stream *st = s->stream;
 	struct vmig_vm *vm = s->vm;
 	struct vmig_stats stats = { };
+	struct vmig_disk_stats ds;
 	struct vmig_dirty d = { };
+	u64 disk_dirtied = 0;
+	bool disk_more = false;
 	enum vmig_pass_end end;
 	const char *why = NULL;
 	ktime_t harvested;
@@ -351,6 +428,7 @@ void vmig_migrate_run(struct vmig_session *s)
 
 	stats.ram_bytes = vmig_layout_pages(&d.layout) << PAGE_SHIFT;
 	stats.dirty_pages = vmig_dirty_pending(&d);
+	vmig_migrate_disk_stats(s, &stats);
 	vmig_session_update(s, &stats);
 	vmig_session_set_state(s, VMIG_STATE_PRECOPY, 0, NULL);
 	harvested = ktime_get();
@@ -358,14 +436,24 @@ void vmig_migrate_run(struct vmig_session *s)
 		u64 bytes0 = st->tx_bytes;
 		ktime_t t0 = ktime_get();
 		s64 n, pass_us, since_us;
+		u64 dirtied;
 
 		ret = vmig_migrate_pass(s, &d, &stats, false, &end);
 		if (ret) {
 			why = ret == -ECANCELED ? NULL : "sending guest memory failed";
 			goto out_stop_dirty;
 		}
+		if (s->disk && end == VMIG_PASS_DONE) {
+			ret = vmig_migrate_disk_slice(s, &disk_more, &why);
+			if (ret) {
+				if (ret == -ECANCELED)
+					why = NULL;
+				goto out_stop_dirty;
+			}
+		}
 		pass_us = max_t(s64, ktime_us_delta(ktime_get(), t0), 1);
-		if (end == VMIG_PASS_DONE && pass_us < VMIG_MIN_PASS_MS * USEC_PER_MSEC)
+		if (end == VMIG_PASS_DONE && !disk_more &&
+		    pass_us < VMIG_MIN_PASS_MS * USEC_PER_MSEC)
 			wait_event_timeout(s->wq,
 					   READ_ONCE(s->switch_req) || READ_ONCE(s->cancel),
 					   usecs_to_jiffies(VMIG_MIN_PASS_MS * USEC_PER_MSEC -
@@ -383,7 +471,14 @@ void vmig_migrate_run(struct vmig_session *s)
 		since_us = max_t(s64, ktime_us_delta(ktime_get(), harvested), 1);
 		harvested = ktime_get();
 		stats.dirty_pages = vmig_dirty_pending(&d);
-		stats.dirty_rate = div64_u64((u64)n * PAGE_SIZE * USEC_PER_SEC, since_us);
+		dirtied = (u64)n * PAGE_SIZE;
+		if (s->disk) {
+			vmig_migrate_disk_stats(s, &stats);
+			vmig_disk_stats(s->disk, &ds);
+			dirtied += ds.dirtied - disk_dirtied;
+			disk_dirtied = ds.dirtied;
+		}
+		stats.dirty_rate = div64_u64(dirtied * USEC_PER_SEC, since_us);
 		stats.bandwidth = div64_u64((st->tx_bytes - bytes0) * USEC_PER_SEC, pass_us);
 		stats.sent_bytes = st->tx_bytes;
 		if (end == VMIG_PASS_DONE)
@@ -404,6 +499,8 @@ void vmig_migrate_run(struct vmig_session *s)
 		vmig_session_update(s, &stats);
 
 out_stop_dirty:
+	/* Before the outcome is told: vmigctl resumes a VM that stays here. */
+	vmig_disk_unquiesce(s->disk);
 	vmig_dirty_stop(&d);
 out_leave:
 	vmig_vm_leave(vm);

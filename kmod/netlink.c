@@ -13,6 +13,7 @@
 
 #include "compat/compat.h"
 #include "dirtyrate.h"
+#include "disk.h"
 #include "migrate.h"
 #include "netlink.h"
 #include "session.h"
@@ -116,6 +117,10 @@ static int vmig_nl_session_fill(struct sk_buff *msg, struct vmig_session *s,
 	    nla_put_u64_64bit(msg, VMIG_A_SESSION_DIRTY_RATE, st.dirty_rate, 0) ||
 	    nla_put_u64_64bit(msg, VMIG_A_SESSION_BANDWIDTH, st.bandwidth, 0) ||
 	    nla_put_u64_64bit(msg, VMIG_A_SESSION_DOWNTIME_US, st.downtime_us, 0) ||
+	    (st.disk_bytes &&
+	     (nla_put_u64_64bit(msg, VMIG_A_SESSION_DISK_BYTES, st.disk_bytes, 0) ||
+	      nla_put_u64_64bit(msg, VMIG_A_SESSION_DISK_SENT_BYTES, st.disk_sent_bytes, 0) ||
+	      nla_put_u64_64bit(msg, VMIG_A_SESSION_DISK_DIRTY_BYTES, st.disk_dirty_bytes, 0))) ||
 	    nla_put_u64_64bit(msg, VMIG_A_SESSION_ELAPSED_MS,
 			      ktime_ms_delta(ktime_get(), s->start), 0))
 		goto err_cancel_msg;
@@ -310,6 +315,27 @@ static int vmig_nl_start(struct genl_info *info, enum vmig_role role, u8 cmd)
 	 */
 	if (role == VMIG_ROLE_SOURCE && info->attrs[VMIG_A_SESSION_MAX_BANDWIDTH])
 		s->max_bandwidth = nla_get_u64(info->attrs[VMIG_A_SESSION_MAX_BANDWIDTH]);
+	if (!!info->attrs[VMIG_A_SESSION_DISK_FD] != !!info->attrs[VMIG_A_SESSION_DISK_NAME]) {
+		vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_DISK_FD] ?:
+			       info->attrs[VMIG_A_SESSION_DISK_NAME],
+			       "disk-fd and disk-name go together");
+		ret = -EINVAL;
+		goto err_discard;
+	}
+	if (info->attrs[VMIG_A_SESSION_DISK_FD]) {
+		u32 fd = nla_get_u32(info->attrs[VMIG_A_SESSION_DISK_FD]);
+		const char *name = nla_data(info->attrs[VMIG_A_SESSION_DISK_NAME]);
+
+		s->disk = role == VMIG_ROLE_SOURCE ?
+			  vmig_disk_src_create(fd, name, info->extack) :
+			  vmig_disk_dst_create(fd, name, info->extack);
+		if (IS_ERR(s->disk)) {
+			ret = PTR_ERR(s->disk);
+			s->disk = NULL;
+			NL_SET_BAD_ATTR(info->extack, info->attrs[VMIG_A_SESSION_DISK_FD]);
+			goto err_discard;
+		}
+	}
 	if (role == VMIG_ROLE_SOURCE && info->attrs[VMIG_A_SESSION_MSR_INDEX]) {
 		const struct nlattr *a = info->attrs[VMIG_A_SESSION_MSR_INDEX];
 

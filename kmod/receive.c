@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "disk.h"
 #include "receive.h"
 #include "session.h"
 #include "state.h"
@@ -169,6 +170,17 @@ static int vmig_receive_state(struct vmig_session *s, u32 len, void *buf,
 	return vmig_state_apply(s->vm, kind, vcpu, buf, rlen, why);
 }
 
+static void vmig_receive_disk_stats(struct vmig_session *s, struct vmig_stats *stats)
+{
+	struct vmig_disk_stats ds;
+
+	if (!s->disk)
+		return;
+	vmig_disk_stats(s->disk, &ds);
+	stats->disk_bytes = ds.bytes;
+	stats->disk_sent_bytes = ds.sent;
+}
+
 /**
  * vmig_receive_run() - the destination worker's job
  * @s: a destination session with its VM and stream
@@ -240,6 +252,12 @@ void vmig_receive_run(struct vmig_session *s)
 		case VMIG_WIRE_ZERO:
 			ret = vmig_receive_run_frame(s, &l, type, len, &stats, &why);
 			break;
+		case VMIG_WIRE_DISK:
+			ret = vmig_disk_recv_hello(s->disk, st, len, &why);
+			break;
+		case VMIG_WIRE_BLOCKS:
+			ret = vmig_disk_recv_blocks(s->disk, st, len, &why);
+			break;
 		case VMIG_WIRE_STATE:
 			if (vmig_session_state(s, NULL, NULL, NULL) == VMIG_STATE_PRECOPY)
 				vmig_session_set_state(s, VMIG_STATE_SWITCHOVER, 0, NULL);
@@ -251,11 +269,19 @@ void vmig_receive_run(struct vmig_session *s)
 				why = "END frame with a payload";
 				break;
 			}
+			/* An acknowledged disk is on stable storage. */
+			ret = vmig_disk_finish(s->disk, &why);
+			vmig_receive_disk_stats(s, &stats);
 			stats.sent_bytes = st->rx_bytes;
 			vmig_session_update(s, &stats);
-			ret = vmig_stream_send(st, VMIG_WIRE_ACK, &ack, sizeof(ack), 0, false);
-			if (ret)
+			ack.error = cpu_to_le32(-ret);
+			if (vmig_stream_send(st, VMIG_WIRE_ACK, &ack, sizeof(ack), 0, false) &&
+			    !ret) {
 				why = "cannot acknowledge to the source";
+				ret = -EPIPE;
+			}
+			if (ret)
+				break;
 			goto out_layout;
 		default:
 			why = "unexpected frame type";
@@ -267,6 +293,7 @@ void vmig_receive_run(struct vmig_session *s)
 			break;
 		}
 		if (time_after(jiffies, next_report)) {
+			vmig_receive_disk_stats(s, &stats);
 			stats.sent_bytes = st->rx_bytes;
 			vmig_session_update(s, &stats);
 			next_report = jiffies + HZ / 4;

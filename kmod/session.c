@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+#include "disk.h"
 #include "migrate.h"
 #include "netlink.h"
 #include "receive.h"
@@ -39,6 +40,7 @@ static void vmig_session_release(struct kref *ref)
 	/* A session that never started still owns what it was given. */
 	vmig_vm_detach(s->vm);
 	vmig_stream_destroy(s->stream);
+	vmig_disk_destroy(s->disk);
 	kfree(s->msrs.index);
 	pr_debug("session %u destroyed\n", s->id);
 	call_rcu(&s->rcu, vmig_session_free_rcu);
@@ -121,6 +123,8 @@ static int vmig_session_worker(void *data)
 	s->vm = NULL;
 	vmig_stream_destroy(s->stream);
 	s->stream = NULL;
+	vmig_disk_destroy(s->disk);
+	s->disk = NULL;
 	mutex_unlock(&s->io_lock);
 
 	/* Dismissable (session-del) from the moment listeners hear the end. */

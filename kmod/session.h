@@ -19,6 +19,7 @@
 
 #include "state.h"
 
+struct vmig_disk;
 struct vmig_stream;
 struct vmig_vm;
 
@@ -44,6 +45,9 @@ struct vmig_stats {
 	u64 dirty_rate;
 	u64 bandwidth;
 	u64 downtime_us;
+	u64 disk_bytes;
+	u64 disk_sent_bytes;
+	u64 disk_dirty_bytes;
 };
 
 /**
@@ -62,10 +66,12 @@ struct vmig_stats {
  * @error: negative errno once @state is VMIG_STATE_FAILED, else 0
  * @why: static text explaining @error, or NULL
  * @stats: progress
- * @io_lock: protects @vm and @stream against the worker releasing them
+ * @io_lock: protects @vm, @stream and @disk against the worker releasing them
  *	while a netlink handler uses them
  * @vm: the attached VM; released by the worker when it ends
  * @stream: the connection; released by the worker when it ends
+ * @disk: the VM disk the migration carries, or NULL; released by the
+ *	worker when it ends
  * @msrs: MSRs to carry (source only)
  * @wq: the worker waits here for @switch_req or @cancel
  * @cancel: set once by session-del or module unload
@@ -95,9 +101,10 @@ struct vmig_session {
 	const char *why;
 	struct vmig_stats stats;
 
-	struct mutex io_lock; /* protects vm, stream pointers */
+	struct mutex io_lock; /* protects vm, stream, disk pointers */
 	struct vmig_vm *vm;
 	struct vmig_stream *stream;
+	struct vmig_disk *disk;
 	struct vmig_msr_list msrs;
 
 	wait_queue_head_t wq;

@@ -417,7 +417,8 @@ static int vmig_move_attach(struct vmig_move *m)
 		"the vmig-track table does not match the move (destination, size or granularity)";
 		return -EINVAL;
 	}
-	ret = vmig_track_attach(m->t, m->req.flags & VMIG_STORAGE_FLAGS_SYNC_WRITES);
+	ret = vmig_track_attach(m->t, m->req.flags & VMIG_STORAGE_FLAGS_SYNC_WRITES ?
+				VMIG_TRACK_USE_LOCAL_MIRROR : VMIG_TRACK_USE_LOCAL);
 	if (ret == -EBUSY)
 		m->why = "another move is using this device";
 	else if (ret == -EALREADY)
