@@ -149,6 +149,62 @@ TEST_F(nl, unknown_command_is_rejected)
 	EXPECT_EQ(EOPNOTSUPP, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
 }
 
+/* storage-move-start refuses before anything changes, naming the reason. */
+TEST_F(nl, storage_move_needs_a_device)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_STORAGE_MOVE_START, 0);
+
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEST, "/dev/null");
+	EXPECT_EQ(EINVAL, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_STREQ("vmig: storage-dev is required", self->e.msg);
+}
+
+TEST_F(nl, storage_move_unknown_flag_is_refused)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_STORAGE_MOVE_START, 0);
+
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEV, "/dev/null");
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEST, "/dev/null");
+	mnl_attr_put_u32(req, VMIG_A_SESSION_STORAGE_FLAGS, 0x80);
+	EXPECT_EQ(EINVAL, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_NE(0, (int)strlen(self->e.msg)) TH_LOG("no extack message");
+	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
+TEST_F(nl, storage_move_granularity_must_be_a_power_of_two)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_STORAGE_MOVE_START, 0);
+
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEV, "/dev/null");
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEST, "/dev/null");
+	mnl_attr_put_u32(req, VMIG_A_SESSION_GRANULARITY, 12288);
+	EXPECT_EQ(EINVAL, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_STREQ("vmig: granularity must be a power of two up to 1 GiB", self->e.msg);
+	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
+TEST_F(nl, storage_move_missing_device_is_named)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_STORAGE_MOVE_START, 0);
+
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEV, "/nonexistent/vmdisk");
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEST, "/dev/null");
+	EXPECT_EQ(ENOENT, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_STREQ("vmig: device does not exist", self->e.msg);
+	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
+TEST_F(nl, storage_move_of_a_non_block_device_is_refused)
+{
+	struct nlmsghdr *req = vmig_nl_msg(&self->nl, VMIG_CMD_STORAGE_MOVE_START, 0);
+
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEV, "/dev/null");
+	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEST, "/dev/null");
+	EXPECT_EQ(ENOTBLK, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
+	EXPECT_STREQ("vmig: device is not a block device", self->e.msg);
+	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
 /* Mutating ops need CAP_NET_ADMIN; uid 65534 has no capabilities. */
 TEST(unprivileged_cancel_is_eperm)
 {
