@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include "util.h"
 #include "vmigctl.h"
 #include "uapi/linux/vmig.h"
+
+static_assert(VMIG_A_SESSION_MAX < 64, "vmig_sess.present has a bit per attribute");
 
 static int sess_attr(const struct nlattr *a, void *data)
 {
@@ -24,7 +27,7 @@ static int sess_attr(const struct nlattr *a, void *data)
 			return MNL_CB_OK;
 		snprintf(s->error_msg, sizeof(s->error_msg), "%s",
 			 mnl_attr_get_str(a));
-		s->present |= 1U << type;
+		s->present |= 1ULL << type;
 		return MNL_CB_OK;
 	case VMIG_A_SESSION_ID:
 		u32 = &s->id;
@@ -71,6 +74,15 @@ static int sess_attr(const struct nlattr *a, void *data)
 	case VMIG_A_SESSION_ELAPSED_MS:
 		u64 = &s->elapsed_ms;
 		break;
+	case VMIG_A_SESSION_DISK_BYTES:
+		u64 = &s->disk_bytes;
+		break;
+	case VMIG_A_SESSION_DISK_SENT_BYTES:
+		u64 = &s->disk_sent_bytes;
+		break;
+	case VMIG_A_SESSION_DISK_DIRTY_BYTES:
+		u64 = &s->disk_dirty_bytes;
+		break;
 	default:
 		return MNL_CB_OK;
 	}
@@ -81,7 +93,7 @@ static int sess_attr(const struct nlattr *a, void *data)
 		*u64 = mnl_attr_get_u64(a);
 	else
 		return MNL_CB_OK;
-	s->present |= 1U << type;
+	s->present |= 1ULL << type;
 	return MNL_CB_OK;
 }
 
@@ -90,6 +102,32 @@ void vmig_sess_parse(const struct nlmsghdr *nlh, struct vmig_sess *s)
 {
 	memset(s, 0, sizeof(*s));
 	mnl_attr_parse(nlh, GENL_HDRLEN, sess_attr, s);
+}
+
+/*
+ * vmig_nl_talk() callback of the start requests: the new session's id
+ * into *(uint32_t *)data.
+ */
+int vmig_sess_id_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct vmig_sess s;
+
+	vmig_sess_parse(nlh, &s);
+	if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_ID))
+		*(uint32_t *)data = s.id;
+	return MNL_CB_OK;
+}
+
+/*
+ * The disk a migrate-start or receive-start carries. Return: false when
+ * the request has no room left.
+ */
+bool vmig_sess_put_disk(struct nlmsghdr *req, int fd, const char *name)
+{
+	return mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_DISK_FD,
+				      (uint32_t)fd) &&
+	       mnl_attr_put_strz_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_DISK_NAME,
+				       name);
 }
 
 /* Take every attribute src carries into dst; keep dst's others. */
@@ -117,6 +155,9 @@ void vmig_sess_merge(struct vmig_sess *dst, const struct vmig_sess *src)
 	KEEP(VMIG_A_SESSION_BANDWIDTH, bandwidth);
 	KEEP(VMIG_A_SESSION_DOWNTIME_US, downtime_us);
 	KEEP(VMIG_A_SESSION_ELAPSED_MS, elapsed_ms);
+	KEEP(VMIG_A_SESSION_DISK_BYTES, disk_bytes);
+	KEEP(VMIG_A_SESSION_DISK_SENT_BYTES, disk_sent_bytes);
+	KEEP(VMIG_A_SESSION_DISK_DIRTY_BYTES, disk_dirty_bytes);
 #undef KEEP
 	dst->present = old.present | src->present;
 }
@@ -231,7 +272,9 @@ void vmig_sess_json(const struct vmig_sess *s)
 		F(SENT_PAGES, sent_pages), F(ZERO_PAGES, zero_pages),
 		F(DIRTY_PAGES, dirty_pages), F(DIRTY_RATE, dirty_rate),
 		F(BANDWIDTH, bandwidth), F(DOWNTIME_US, downtime_us),
-		F(ELAPSED_MS, elapsed_ms),
+		F(ELAPSED_MS, elapsed_ms), F(DISK_BYTES, disk_bytes),
+		F(DISK_SENT_BYTES, disk_sent_bytes),
+		F(DISK_DIRTY_BYTES, disk_dirty_bytes),
 #undef F
 	};
 	size_t i;

@@ -19,19 +19,22 @@
 #include "nl.h"
 
 struct vmig_sess {
-	uint32_t present;	/* bit (1 << VMIG_A_SESSION_*) per attribute seen */
+	uint64_t present;	/* bit (1 << VMIG_A_SESSION_*) per attribute seen */
 	uint32_t id, role, state, vmm_pid, iteration;
 	int32_t error;
 	char error_msg[256];	/* VMIG_A_SESSION_ERROR_MSG, "" if none */
 	uint64_t ram_bytes, sent_bytes, sent_pages, zero_pages, dirty_pages;
 	uint64_t dirty_rate, bandwidth, downtime_us, elapsed_ms;
+	uint64_t disk_bytes, disk_sent_bytes, disk_dirty_bytes;
 };
 
-#define VMIG_SESS_HAS(s, attr)	(!!((s)->present & (1U << (attr))))
+#define VMIG_SESS_HAS(s, attr)	(!!((s)->present & (1ULL << (attr))))
 
 typedef void (*vmig_sess_cb)(const struct vmig_sess *s, void *data);
 
 void vmig_sess_parse(const struct nlmsghdr *nlh, struct vmig_sess *s);
+int vmig_sess_id_cb(const struct nlmsghdr *nlh, void *data);
+bool vmig_sess_put_disk(struct nlmsghdr *req, int fd, const char *name);
 void vmig_sess_merge(struct vmig_sess *dst, const struct vmig_sess *src);
 bool vmig_sess_final(uint32_t state);
 void vmig_sess_reason(const struct vmig_sess *s, char *buf, size_t sz);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "nl.h"
+#include "session.h"
+#include "util.h"
 #include "vmigctl.h"
 #include "uapi/linux/vmig.h"
 
@@ -12,50 +14,35 @@ struct show_state {
 	unsigned int count;
 };
 
-struct show_session {
-	uint32_t id, role, state, vmm_pid;
-	int32_t error;
-};
-
-static int show_attr(const struct nlattr *a, void *data)
-{
-	struct show_session *s = data;
-
-	switch (mnl_attr_get_type(a)) {
-	case VMIG_A_SESSION_ID:
-		s->id = mnl_attr_get_u32(a);
-		break;
-	case VMIG_A_SESSION_ROLE:
-		s->role = mnl_attr_get_u32(a);
-		break;
-	case VMIG_A_SESSION_STATE:
-		s->state = mnl_attr_get_u32(a);
-		break;
-	case VMIG_A_SESSION_VMM_PID:
-		s->vmm_pid = mnl_attr_get_u32(a);
-		break;
-	case VMIG_A_SESSION_ERROR:
-		s->error = (int32_t)mnl_attr_get_u32(a);
-		break;
-	}
-	return MNL_CB_OK;
-}
-
 static int show_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct show_state *st = data;
-	struct show_session s = { 0 };
+	char size[16], sent[16], dirty[16];
+	struct vmig_sess s;
 
-	mnl_attr_parse(nlh, GENL_HDRLEN, show_attr, &s);
-	if (vmigctl_json)
-		printf("%s{\"id\":%u,\"role\":\"%s\",\"state\":\"%s\",\"vmm_pid\":%u,\"error\":%d}",
+	vmig_sess_parse(nlh, &s);
+	if (vmigctl_json) {
+		printf("%s{\"id\":%u,\"role\":\"%s\",\"state\":\"%s\",\"vmm_pid\":%u,\"error\":%d",
 		       st->count ? "," : "", s.id, vmigctl_role_name(s.role),
 		       vmigctl_state_name(s.state), s.vmm_pid, s.error);
-	else
-		printf("session %u: %s %s pid %u%s%s\n", s.id,
-		       vmigctl_role_name(s.role), vmigctl_state_name(s.state),
-		       s.vmm_pid, s.error ? " error " : "",
-		       s.error ? strerror(-s.error) : "");
+		if (s.disk_bytes)
+			printf(",\"disk_bytes\":%llu,\"disk_sent_bytes\":%llu,\"disk_dirty_bytes\":%llu",
+			       (unsigned long long)s.disk_bytes,
+			       (unsigned long long)s.disk_sent_bytes,
+			       (unsigned long long)s.disk_dirty_bytes);
+		printf("}");
+	} else {
+		printf("session %u: %s %s pid %u", s.id, vmigctl_role_name(s.role),
+		       vmigctl_state_name(s.state), s.vmm_pid);
+		if (s.disk_bytes)
+			printf(" disk %s sent %s dirty %s",
+			       vmig_fmt_short(size, sizeof(size), s.disk_bytes),
+			       vmig_fmt_short(sent, sizeof(sent), s.disk_sent_bytes),
+			       vmig_fmt_short(dirty, sizeof(dirty), s.disk_dirty_bytes));
+		if (s.error)
+			printf(" error %s", strerror(-s.error));
+		printf("\n");
+	}
 	st->count++;
 	return MNL_CB_OK;
 }

@@ -5,8 +5,7 @@
  *
  * vmig.ko tracks writes and copies (the vmig-track target and a storage
  * session); this command checks, swaps the device's tables with dmsetup
- * (there is no libdevmapper dependency: tables are a line of text), and
- * follows the session's events:
+ * (dmtable.c), and follows the session's events:
  *
  *   1. storage-move-start: the kernel checks the destination and refuses
  *      with a reason before anything changes;
@@ -19,7 +18,6 @@
  * Documentation/storage.rst describes the protocol and its failure modes.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -28,9 +26,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "dmtable.h"
 #include "nl.h"
 #include "session.h"
 #include "util.h"
@@ -55,11 +53,7 @@ struct smove {
 	uint32_t flags;
 
 	/* the device and its original table */
-	char name[128];
-	char table[512];	/* "0 LEN linear MAJ:MIN OFF" */
-	unsigned long long len;
-	char src[64];
-	unsigned long long src_off;
+	struct vmig_dm_linear dm;
 	unsigned int to_major, to_minor;
 
 	/* the session */
@@ -96,168 +90,16 @@ static void sm_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/*
- * Run "dmsetup ARGS..." (NULL-terminated). Its stdout goes to out (when
- * not NULL), its stderr to err. Return: its exit status, or -1.
- */
-static int dmsetup(char *out, size_t outsz, char *err, size_t errsz, ...)
-{
-	int po[2], pe[2], status, n = 0;
-	char *argv[16];
-	size_t len;
-	ssize_t r;
-	va_list ap;
-	pid_t pid;
-
-	argv[n++] = "dmsetup";
-	va_start(ap, errsz);
-	while (n < 15 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	err[0] = '\0';
-	if (out)
-		out[0] = '\0';
-	if (pipe2(po, O_CLOEXEC))
-		return -1;
-	if (pipe2(pe, O_CLOEXEC)) {
-		close(po[0]);
-		close(po[1]);
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errsz, "fork: %s", strerror(errno));
-		close(po[0]);
-		close(po[1]);
-		close(pe[0]);
-		close(pe[1]);
-		return -1;
-	}
-	if (!pid) {
-		dup2(po[1], STDOUT_FILENO);
-		dup2(pe[1], STDERR_FILENO);
-		execvp("dmsetup", argv);
-		fprintf(stderr, "cannot run dmsetup: %s", strerror(errno));
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	/* Both outputs are a few lines: stdout fits the pipe while stderr is read. */
-	for (len = 0; out && len + 1 < outsz; len += (size_t)r) {
-		r = read(po[0], out + len, outsz - 1 - len);
-		if (r <= 0)
-			break;
-		out[len + r] = '\0';
-	}
-	for (len = 0; len + 1 < errsz; len += (size_t)r) {
-		r = read(pe[0], err + len, errsz - 1 - len);
-		if (r <= 0)
-			break;
-		err[len + r] = '\0';
-	}
-	close(po[0]);
-	close(pe[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	len = strlen(err);
-	while (len && (err[len - 1] == '\n' || err[len - 1] == ' '))
-		err[--len] = '\0';
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* Load table into the device and make it live. Return: 0 or -1 (warned). */
 static int sm_swap_table(struct smove *m, const char *table, const char *what)
 {
-	char err[1024];
+	char err[1280];
 
-	if (dmsetup(NULL, 0, err, sizeof(err), "reload", m->name, "--table",
-		    table, NULL)) {
-		sm_warn("%s: dmsetup reload %s: %s", what, m->name, err);
-		return -1;
-	}
-	if (dmsetup(NULL, 0, err, sizeof(err), "resume", m->name, NULL)) {
-		sm_warn("%s: dmsetup resume %s: %s", what, m->name, err);
-		/* Never leave a table nobody asked for waiting to go live. */
-		dmsetup(NULL, 0, err, sizeof(err), "clear", m->name, NULL);
+	if (vmig_dm_swap_table(m->dm.name, table, err, sizeof(err))) {
+		sm_warn("%s: %s", what, err);
 		return -1;
 	}
 	return 0;
-}
-
-/*
- * The device: a device-mapper device (named in sysfs) whose table is one
- * linear target from sector 0. Fills name, table and its parts.
- */
-static int sm_read_device(struct smove *m)
-{
-	char path[128], out[1024], err[512], type[32], extra[2];
-	unsigned long long start;
-	struct stat st;
-	size_t n;
-	FILE *f;
-	int r;
-
-	if (stat(m->dev, &st)) {
-		sm_warn("%s: %s", m->dev, strerror(errno));
-		return -1;
-	}
-	if (!S_ISBLK(st.st_mode)) {
-		sm_warn("%s: not a block device", m->dev);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/name",
-		 major(st.st_rdev), minor(st.st_rdev));
-	f = fopen(path, "r");
-	if (!f || !fgets(m->name, sizeof(m->name), f)) {
-		sm_warn("%s: not a device-mapper device", m->dev);
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	m->name[strcspn(m->name, "\n")] = '\0';
-
-	if (dmsetup(out, sizeof(out), err, sizeof(err), "table", m->name, NULL)) {
-		sm_warn("dmsetup table %s: %s", m->name, err);
-		return -1;
-	}
-	n = strcspn(out, "\n");
-	if (out[n] && out[n + 1]) {
-		sm_warn("%s has a table of several targets; only a single linear target can be moved",
-			m->name);
-		return -1;
-	}
-	out[n] = '\0';
-	r = sscanf(out, "%llu %llu %31s %63s %llu %1s", &start, &m->len, type,
-		   m->src, &m->src_off, extra);
-	if (r >= 3 && !strcmp(type, "vmig-track")) {
-		sm_warn("%s already has a vmig-track table (an interrupted move?); load its own table again first",
-			m->name);
-		return -1;
-	}
-	if (r != 5 || start || strcmp(type, "linear")) {
-		sm_warn("%s: table '%s' is not a single linear target; only those can be moved",
-			m->name, out);
-		return -1;
-	}
-	if (strlen(out) >= sizeof(m->table)) {
-		sm_warn("%s: table '%s' is too long", m->name, out);
-		return -1;
-	}
-	memcpy(m->table, out, strlen(out) + 1);
-	return 0;
-}
-
-static int sm_start_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct vmig_sess s;
-
-	vmig_sess_parse(nlh, &s);
-	if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_ID))
-		*(uint32_t *)data = s.id;
-	return MNL_CB_OK;
 }
 
 static int sm_start(struct smove *m)
@@ -271,7 +113,7 @@ static int sm_start(struct smove *m)
 	mnl_attr_put_u32(req, VMIG_A_SESSION_DOWNTIME_MS, m->downtime_ms);
 	mnl_attr_put_u32(req, VMIG_A_SESSION_MAX_ITERATIONS, m->max_iterations);
 	mnl_attr_put_u32(req, VMIG_A_SESSION_STORAGE_FLAGS, m->flags);
-	if (vmig_nl_talk(&m->nl, req, sm_start_cb, &m->id, &e)) {
+	if (vmig_nl_talk(&m->nl, req, vmig_sess_id_cb, &m->id, &e)) {
 		vmig_nl_perror("storage-move", &e);
 		return -1;
 	}
@@ -330,9 +172,9 @@ static void sm_on_event(const struct vmig_sess *s, void *data)
 		return;
 	m->last_heard_ms = vmig_now_ms();
 	vmig_sess_merge(&m->last, s);
-	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE) && vmig_sess_final(s->state))
+	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE) && vmig_sess_final(s->state)) {
 		m->have_final = true;
-	else if (m->last.iteration > m->last_iteration) {
+	} else if (m->last.iteration > m->last_iteration) {
 		m->last_iteration = m->last.iteration;
 		sm_progress(m);
 	}
@@ -448,11 +290,11 @@ static int sm_final(struct smove *m)
 
 	if (m->last.state == VMIG_STATE_DONE) {
 		/* I/O goes to the destination already; this makes it plain. */
-		snprintf(table, sizeof(table), "0 %llu linear %u:%u 0", m->len,
+		snprintf(table, sizeof(table), "0 %llu linear %u:%u 0", m->dm.len,
 			 m->to_major, m->to_minor);
 		if (sm_swap_table(m, table, "switching the table")) {
 			sm_warn("%s runs on %s through vmig-track; make its table plain by hand: dmsetup reload %s --table '%s' && dmsetup resume %s",
-				m->dev, m->to, m->name, table, m->name);
+				m->dev, m->to, m->dm.name, table, m->dm.name);
 			sm_report(m, "done", m->to);
 			return VMIGCTL_FAIL;
 		}
@@ -468,14 +310,14 @@ static int sm_final(struct smove *m)
 			snprintf(m->reason + strlen(m->reason),
 				 sizeof(m->reason) - strlen(m->reason),
 				 "; --sync-writes makes it converge");
-	}
-	else if (!m->reason[0])
+	} else if (!m->reason[0]) {
 		snprintf(m->reason, sizeof(m->reason),
 			 "cancelled by another request (vmigctl cancel?)");
-	if (m->tracking && sm_swap_table(m, m->table, "restoring the table")) {
+	}
+	if (m->tracking && sm_swap_table(m, m->dm.table, "restoring the table")) {
 		sm_warn("move %s: %s; %s still runs on its source through vmig-track: restore its table by hand: dmsetup reload %s --table '%s' && dmsetup resume %s",
 			m->last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
-			m->reason, m->dev, m->name, m->table, m->name);
+			m->reason, m->dev, m->dm.name, m->dm.table, m->dm.name);
 	} else {
 		sm_warn("move %s: %s; %s stays on its source",
 			m->last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
@@ -532,9 +374,7 @@ static int sm_parse(struct smove *m, int argc, char **argv)
 				bad = "--timeout wants seconds, at least 1";
 			break;
 		case O_GRAN:
-			if (vmig_parse_rate(optarg, &m->granularity) ||
-			    m->granularity < 4096 || m->granularity > (1ULL << 30) ||
-			    (m->granularity & (m->granularity - 1)))
+			if (vmig_dm_parse_region(optarg, &m->granularity))
 				bad = "--granularity wants a power of two from 4k to 1G";
 			break;
 		case O_SYNCW:
@@ -573,7 +413,7 @@ static int sm_parse(struct smove *m, int argc, char **argv)
 
 int storage_move_main(int argc, char **argv)
 {
-	char table[512];
+	char table[512], err[1024], to[32];
 	struct smove m;
 	struct stat st;
 	int ret;
@@ -582,8 +422,10 @@ int storage_move_main(int argc, char **argv)
 	ret = sm_parse(&m, argc, argv);
 	if (ret)
 		return ret;
-	if (sm_read_device(&m))
+	if (vmig_dm_read_linear(m.dev, &m.dm, err, sizeof(err))) {
+		sm_warn("%s", err);
 		return VMIGCTL_FAIL;
+	}
 	/* The kernel checks the destination; its number is for the tables. */
 	if (!stat(m.to, &st) && S_ISBLK(st.st_mode)) {
 		m.to_major = major(st.st_rdev);
@@ -612,13 +454,12 @@ int storage_move_main(int argc, char **argv)
 		vmig_json_str(m.to);
 		printf("}\n");
 	} else {
-		printf("session %u: moving %s (%s) to %s\n", m.id, m.dev, m.name, m.to);
+		printf("session %u: moving %s (%s) to %s\n", m.id, m.dev, m.dm.name, m.to);
 	}
 	fflush(stdout);
 
-	snprintf(table, sizeof(table), "0 %llu vmig-track %s %llu %llu %u:%u",
-		 m.len, m.src, m.src_off, (unsigned long long)(m.granularity >> 9),
-		 m.to_major, m.to_minor);
+	snprintf(to, sizeof(to), "%u:%u", m.to_major, m.to_minor);
+	vmig_dm_track_table(table, sizeof(table), &m.dm, m.granularity, to);
 	if (sm_swap_table(&m, table, "loading the tracking table")) {
 		sm_cancel(&m, "the tracking table could not be loaded");
 		sm_loop(&m);

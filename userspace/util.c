@@ -18,6 +18,9 @@
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 volatile sig_atomic_t vmig_interrupted;
 
@@ -225,6 +228,12 @@ uint64_t vmig_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Return: a pidfd for pid, or -1 with errno set. */
+int vmig_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 /* Signal the process a pidfd refers to; a recycled pid is never hit. */

@@ -31,6 +31,7 @@ const char *vmig_fmt_duration(char *buf, size_t sz, uint64_t ms);
 void vmig_json_str(const char *s);
 
 uint64_t vmig_now_ms(void);
+int vmig_pidfd_open(pid_t pid);
 int vmig_pidfd_signal(int pidfd, int sig);
 void vmig_signals_install(void);
 void vmig_sock_tune(int fd);

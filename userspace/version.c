@@ -4,8 +4,20 @@
 #include <string.h>
 
 #include "nl.h"
+#include "util.h"
 #include "vmigctl.h"
 #include "uapi/linux/vmig.h"
+
+/* Names as in the spec's "feature" enum; vmigctl.8 lists them. */
+static const struct {
+	uint32_t bit;
+	const char *name;
+} version_features[] = {
+	{ VMIG_FEATURE_DIRTY_LOG, "dirty-log" },
+	{ VMIG_FEATURE_ZEROCOPY, "zerocopy" },
+	{ VMIG_FEATURE_STORAGE_MOVE, "storage-move" },
+	{ VMIG_FEATURE_DISK_MIGRATE, "disk-migrate" },
+};
 
 struct version_reply {
 	uint32_t api_version;
@@ -42,6 +54,8 @@ int version_main(int argc, char **argv)
 	struct vmig_nl_error e;
 	struct nlmsghdr *req;
 	struct vmig_nl nl;
+	unsigned int n;
+	size_t i;
 	int ret;
 
 	(void)argv;
@@ -63,17 +77,20 @@ int version_main(int argc, char **argv)
 		vmig_nl_perror("version", &e);
 		return VMIGCTL_FAIL;
 	}
-	if (vmigctl_json) {
-		printf("{\"release\":\"%s\",\"api_version\":%u,\"features\":[%s%s%s]}\n",
-		       r.release, r.api_version,
-		       r.features & VMIG_FEATURE_DIRTY_LOG ? "\"dirty-log\"" : "",
-		       (r.features & VMIG_FEATURE_DIRTY_LOG) &&
-		       (r.features & VMIG_FEATURE_ZEROCOPY) ? "," : "",
-		       r.features & VMIG_FEATURE_ZEROCOPY ? "\"zerocopy\"" : "");
-	} else {
-		printf("vmig %s api %u features%s%s\n", r.release, r.api_version,
-		       r.features & VMIG_FEATURE_DIRTY_LOG ? " dirty-log" : "",
-		       r.features & VMIG_FEATURE_ZEROCOPY ? " zerocopy" : "");
+	if (vmigctl_json)
+		printf("{\"release\":\"%s\",\"api_version\":%u,\"features\":[",
+		       r.release, r.api_version);
+	else
+		printf("vmig %s api %u features", r.release, r.api_version);
+	for (i = 0, n = 0; i < ARRAY_SIZE(version_features); i++) {
+		if (!(r.features & version_features[i].bit))
+			continue;
+		if (vmigctl_json)
+			printf("%s\"%s\"", n ? "," : "", version_features[i].name);
+		else
+			printf(" %s", version_features[i].name);
+		n++;
 	}
+	printf(vmigctl_json ? "]}\n" : "\n");
 	return VMIGCTL_OK;
 }

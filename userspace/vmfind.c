@@ -15,11 +15,11 @@
 #include <unistd.h>
 #include <linux/kcmp.h>
 
+#include "nl.h"
+#include "util.h"
 #include "vmfind.h"
+#include "uapi/linux/vmig.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
@@ -178,7 +178,7 @@ int vmfind_open(pid_t pid, struct vmfind *v)
 	memset(v, 0, sizeof(*v));
 	v->pid = pid;
 	v->vm_fd = -1;
-	v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	v->pidfd = vmig_pidfd_open(pid);
 	if (v->pidfd < 0) {
 		if (errno == ESRCH)
 			no_such_process(pid);
@@ -231,6 +231,24 @@ out:
 	if (ret)
 		vmfind_close(v);
 	return ret;
+}
+
+/*
+ * The VM, its vCPUs and the connection, as a start request hands them to
+ * the kernel. Return: false when the request has no room left.
+ */
+bool vmfind_put(struct nlmsghdr *req, const struct vmfind *v, int sock)
+{
+	bool fits = mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_VM_FD,
+					   (uint32_t)v->vm_fd);
+	unsigned int i;
+
+	for (i = 0; i < v->nr_vcpus; i++)
+		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ,
+					       VMIG_A_SESSION_VCPU_FD,
+					       (uint32_t)v->vcpu_fds[i]);
+	return fits && mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ,
+					      VMIG_A_SESSION_SOCK_FD, (uint32_t)sock);
 }
 
 /* Close the VM and vCPU fds once the kernel holds its own references. */

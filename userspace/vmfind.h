@@ -6,7 +6,9 @@
 #ifndef VMIGCTL_VMFIND_H
 #define VMIGCTL_VMFIND_H
 
+#include <stdbool.h>
 #include <sys/types.h>
+#include <libmnl/libmnl.h>
 
 struct vmfind {
 	pid_t pid;
@@ -17,6 +19,7 @@ struct vmfind {
 };
 
 int vmfind_open(pid_t pid, struct vmfind *v);
+bool vmfind_put(struct nlmsghdr *req, const struct vmfind *v, int sock);
 void vmfind_close_kvm(struct vmfind *v);
 void vmfind_close(struct vmfind *v);
 
