@@ -12,6 +12,15 @@
  * done the source is never resumed, so the guest never runs in two places.
  * When the outcome cannot be known the VMM is left stopped and the
  * operator is told.
+ *
+ * With --disk the VM's device-mapper disk goes along: its linear table is
+ * swapped for a vmig-track table (dmtable.c) right before migrate-start, so
+ * the kernel sees every write, and the original table is loaded again once
+ * the outcome is known, whatever it is: on failure the VM runs on as before,
+ * on success the source disk stays as it was at switchover, the operator's
+ * way back. --stop-pid processes (a storage daemon serving the disk) are
+ * stopped and resumed with the VMM, so that nothing writes the disk once
+ * the final pass has begun.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +41,7 @@
 #include <linux/kvm.h>
 
 #include "announce.h"
+#include "dmtable.h"
 #include "nl.h"
 #include "policy.h"
 #include "session.h"
@@ -46,6 +56,8 @@
 #define MIG_SWITCH_RETRIES	50	/* switchover refused with EAGAIN */
 #define MIG_TICK_MS		1000
 #define MIG_PROBE_MS		5000	/* silence before asking session-get */
+#define MIG_MAX_STOP_PIDS	16
+#define MIG_DEF_DISK_REGION	(64 * 1024)
 
 enum mig_phase {
 	MIG_PRECOPY,		/* the policy is consulted after each pass */
@@ -64,6 +76,11 @@ struct mig {
 	bool keep_source;
 	const char *announce_dev;
 	uint8_t mac[6];
+	char disk_dev[256];		/* --disk DEV=NAME: the VM's dm device */
+	const char *disk_name;		/* the destination's device */
+	uint64_t disk_region;
+	pid_t stop_pid[MIG_MAX_STOP_PIDS];
+	unsigned int nr_stop;
 
 	/* resources */
 	struct vmfind vm;
@@ -76,6 +93,10 @@ struct mig {
 	struct vmig_policy policy;
 	struct vmig_throttle thr;
 	uint32_t page_size;
+	int stop_pidfd[MIG_MAX_STOP_PIDS];
+	struct vmig_dm_linear dm;	/* the disk and its own table */
+	int disk_fd;
+	bool disk_tracking;		/* the vmig-track table is live */
 
 	/* progress */
 	enum mig_phase phase;
@@ -102,7 +123,9 @@ static void usage(void)
 		"usage: vmigctl migrate --pid PID --to HOST:PORT [--downtime-ms MS]\n"
 		"                       [--max-bandwidth RATE] [--max-iterations N] [--timeout S]\n"
 		"                       [--no-zerocopy] [--no-zero-detect] [--keep-source]\n"
-		"                       [--announce-mac MAC --announce-dev IF]\n");
+		"                       [--announce-mac MAC --announce-dev IF]\n"
+		"                       [--disk /dev/mapper/NAME=DESTDEV [--disk-granularity SIZE]]\n"
+		"                       [--stop-pid PID]...\n");
 }
 
 /* End the redrawn progress line before anything else is printed. */
@@ -229,14 +252,48 @@ static int tcp_connect(struct mig *m)
 	return fd;
 }
 
-static int start_cb(const struct nlmsghdr *nlh, void *data)
+/*
+ * Load the disk's own table again. Its data is the same either way (the
+ * tracking table passes all I/O through to it); this ends the tracking.
+ * The kernel has let go of the tracker before it reported the outcome.
+ */
+static void mig_disk_restore(struct mig *m)
 {
-	struct vmig_sess s;
+	char err[1280];
 
-	vmig_sess_parse(nlh, &s);
-	if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_ID))
-		*(uint32_t *)data = s.id;
-	return MNL_CB_OK;
+	if (!m->disk_tracking)
+		return;
+	if (vmig_dm_swap_table(m->dm.name, m->dm.table, err, sizeof(err))) {
+		mig_warn(m, "--disk %s: restoring its table: %s; it works through vmig-track meanwhile; restore it by hand: dmsetup reload %s --table '%s' && dmsetup resume %s",
+			 m->disk_dev, err, m->dm.name, m->dm.table, m->dm.name);
+		return;
+	}
+	m->disk_tracking = false;
+}
+
+/*
+ * Open the disk for migrate-start and make its vmig-track table live:
+ * from the resume on, every write to it is recorded. The table names no
+ * destination; the kernel sends what it records.
+ *
+ * Return: 0, or -1 (warned) with the disk's own table in place.
+ */
+static int mig_disk_track(struct mig *m)
+{
+	char table[512], err[1280];
+
+	m->disk_fd = open(m->disk_dev, O_RDONLY | O_CLOEXEC);
+	if (m->disk_fd < 0) {
+		mig_warn(m, "--disk %s: %s", m->disk_dev, strerror(errno));
+		return -1;
+	}
+	vmig_dm_track_table(table, sizeof(table), &m->dm, m->disk_region, NULL);
+	if (vmig_dm_swap_table(m->dm.name, table, err, sizeof(err))) {
+		mig_warn(m, "--disk %s: loading the tracking table: %s", m->disk_dev, err);
+		return -1;
+	}
+	m->disk_tracking = true;
+	return 0;
 }
 
 static int migrate_start(struct mig *m)
@@ -244,15 +301,8 @@ static int migrate_start(struct mig *m)
 	struct nlmsghdr *req = vmig_nl_msg(&m->nl, VMIG_CMD_MIGRATE_START, 0);
 	struct vmig_nl_error e;
 	bool fits = true;
-	unsigned int i;
 
-	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, (uint32_t)m->vm.vm_fd);
-	for (i = 0; i < m->vm.nr_vcpus; i++)
-		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ,
-					       VMIG_A_SESSION_VCPU_FD,
-					       (uint32_t)m->vm.vcpu_fds[i]);
-	fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_SOCK_FD,
-				       (uint32_t)m->sock);
+	fits &= vmfind_put(req, &m->vm, m->sock);
 	fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_FLAGS,
 				       m->flags);
 	if (m->max_bandwidth)
@@ -263,12 +313,14 @@ static int migrate_start(struct mig *m)
 		fits &= mnl_attr_put_check(req, VMIG_NL_BUFSZ,
 					   VMIG_A_SESSION_MSR_INDEX,
 					   m->nr_msrs * sizeof(*m->msrs), m->msrs);
+	if (m->disk_fd >= 0)
+		fits &= vmig_sess_put_disk(req, m->disk_fd, m->disk_name);
 	if (!fits) {
 		fprintf(stderr, "vmigctl: migrate-start: %u vCPUs and %u MSRs do not fit one request\n",
 			m->vm.nr_vcpus, m->nr_msrs);
 		return -1;
 	}
-	if (vmig_nl_talk(&m->nl, req, start_cb, &m->id, &e)) {
+	if (vmig_nl_talk(&m->nl, req, vmig_sess_id_cb, &m->id, &e)) {
 		vmig_nl_perror("migrate-start", &e);
 		return -1;
 	}
@@ -324,6 +376,21 @@ static void fmt_eta(char *buf, size_t sz, uint64_t ms)
 			 (unsigned long long)(s % 60));
 }
 
+/* " disk SENT/SIZE dirty D" when the session carries a disk, else "". */
+static void fmt_disk(char *buf, size_t sz, const struct vmig_sess *s)
+{
+	char sent[16], size[16], dirty[16];
+
+	if (!s->disk_bytes) {
+		buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, sz, " disk %s/%s dirty %s",
+		 vmig_fmt_short(sent, sizeof(sent), s->disk_sent_bytes),
+		 vmig_fmt_short(size, sizeof(size), s->disk_bytes),
+		 vmig_fmt_short(dirty, sizeof(dirty), s->disk_dirty_bytes));
+}
+
 static void json_u64_or_null(const char *key, uint64_t v)
 {
 	if (v == VMIG_POLICY_UNKNOWN)
@@ -336,7 +403,7 @@ static void mig_progress(struct mig *m, const struct vmig_policy_pass *ps,
 			 const struct vmig_policy_decision *d)
 {
 	const struct vmig_sess *s = &m->last;
-	char sent[16], rem[16], dirty[16], bw[16], eta[32], bar[11];
+	char sent[16], rem[16], dirty[16], bw[16], eta[32], bar[11], disk[64];
 	uint64_t eta_ms = vmig_policy_eta_ms(ps);
 	unsigned int i, fill = 0;
 
@@ -356,6 +423,7 @@ static void mig_progress(struct mig *m, const struct vmig_policy_pass *ps,
 	vmig_fmt_short(dirty, sizeof(dirty), s->dirty_rate);
 	vmig_fmt_short(bw, sizeof(bw), s->bandwidth);
 	fmt_eta(eta, sizeof(eta), eta_ms);
+	fmt_disk(disk, sizeof(disk), s);
 	if (m->tty) {
 		if (s->ram_bytes)
 			fill = (unsigned int)(10 * (double)(s->ram_bytes -
@@ -365,15 +433,15 @@ static void mig_progress(struct mig *m, const struct vmig_policy_pass *ps,
 		for (i = 0; i < 10; i++)
 			bar[i] = i < fill ? '#' : '.';
 		bar[10] = '\0';
-		printf("\rpass %u [%s] sent %s remaining %s dirty %s/s bw %s/s ETA %s",
-		       s->iteration, bar, sent, rem, dirty, bw, eta);
+		printf("\rpass %u [%s] sent %s remaining %s dirty %s/s bw %s/s%s ETA %s",
+		       s->iteration, bar, sent, rem, dirty, bw, disk, eta);
 		if (m->thr.pct)
 			printf(" throttle %u%%", m->thr.pct);
 		printf("\033[K");
 		m->line_open = true;
 	} else {
-		printf("pass %u sent %s remaining %s dirty %s/s bw %s/s ETA %s",
-		       s->iteration, sent, rem, dirty, bw, eta);
+		printf("pass %u sent %s remaining %s dirty %s/s bw %s/s%s ETA %s",
+		       s->iteration, sent, rem, dirty, bw, disk, eta);
 		if (m->thr.pct)
 			printf(" throttle %u%%", m->thr.pct);
 		putchar('\n');
@@ -381,8 +449,11 @@ static void mig_progress(struct mig *m, const struct vmig_policy_pass *ps,
 	fflush(stdout);
 }
 
-/* Every thread of the VMM in state 'T' (stopped), as the kernel checks. */
-static int vmm_stopped(pid_t pid)
+/*
+ * Every thread of process pid in state 'T' (stopped), as the kernel checks
+ * for the VMM. Return: 1 yes, 0 not yet, -1 the process is gone.
+ */
+static int proc_stopped(pid_t pid)
 {
 	char path[sizeof(((struct dirent *)0)->d_name) + 32], buf[512];
 	struct dirent *de;
@@ -420,6 +491,65 @@ static int vmm_stopped(pid_t pid)
 	return ret;
 }
 
+/*
+ * Send sig to the VMM and the --stop-pid processes, the VMM first.
+ * Return: 0, or the pid that could not be signalled (errno set).
+ */
+static pid_t mig_signal_all(struct mig *m, int sig)
+{
+	unsigned int i;
+
+	if (vmig_pidfd_signal(m->vm.pidfd, sig))
+		return m->pid;
+	for (i = 0; i < m->nr_stop; i++)
+		if (vmig_pidfd_signal(m->stop_pidfd[i], sig))
+			return m->stop_pid[i];
+	return 0;
+}
+
+/*
+ * Return: 0 when the VMM and every --stop-pid process are stopped, else the
+ * first that is not: in *gone whether it exited.
+ */
+static pid_t mig_not_stopped(struct mig *m, bool *gone)
+{
+	unsigned int i;
+	int st;
+
+	st = proc_stopped(m->pid);
+	*gone = st < 0;
+	if (st != 1)
+		return m->pid;
+	for (i = 0; i < m->nr_stop; i++) {
+		st = proc_stopped(m->stop_pid[i]);
+		*gone = st < 0;
+		if (st != 1)
+			return m->stop_pid[i];
+	}
+	return 0;
+}
+
+/* Resume what mig_switchover() stopped. Return: false when the VMM stays stopped. */
+static bool mig_resume_all(struct mig *m)
+{
+	bool vmm = true;
+	unsigned int i;
+
+	if (!m->stopped)
+		return true;
+	if (vmig_pidfd_signal(m->vm.pidfd, SIGCONT) && errno != ESRCH) {
+		mig_warn(m, "cannot resume process %d: %s", (int)m->pid, strerror(errno));
+		vmm = false;
+	}
+	for (i = 0; i < m->nr_stop; i++) {
+		if (vmig_pidfd_signal(m->stop_pidfd[i], SIGCONT) && errno != ESRCH)
+			mig_warn(m, "cannot resume process %d (--stop-pid): %s",
+				 (int)m->stop_pid[i], strerror(errno));
+	}
+	m->stopped = false;
+	return vmm;
+}
+
 static void mig_switchover(struct mig *m, const struct vmig_policy_decision *d)
 {
 	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
@@ -427,20 +557,24 @@ static void mig_switchover(struct mig *m, const struct vmig_policy_decision *d)
 	struct vmig_nl_error e;
 	struct nlmsghdr *req;
 	uint64_t deadline;
-	int st, attempt = 0;
+	int attempt = 0;
+	bool gone;
+	pid_t p;
 
 	m->phase = MIG_STOPPING;
-	mig_note(m, "switchover: estimated downtime %llu ms, stopping process %d",
-		 (unsigned long long)d->est_downtime_ms, (int)m->pid);
+	mig_note(m, "switchover: estimated downtime %llu ms, stopping process %d%s",
+		 (unsigned long long)d->est_downtime_ms, (int)m->pid,
+		 m->nr_stop ? " and the --stop-pid processes" : "");
 again:
-	if (vmig_pidfd_signal(m->vm.pidfd, SIGSTOP)) {
-		mig_cancel(m, "cannot stop process %d: %s", (int)m->pid,
-			   strerror(errno));
+	/* Set first: if one cannot be stopped, those stopped already resume. */
+	m->stopped = true;
+	p = mig_signal_all(m, SIGSTOP);
+	if (p) {
+		mig_cancel(m, "cannot stop process %d: %s", (int)p, strerror(errno));
 		return;
 	}
-	m->stopped = true;
 	deadline = vmig_now_ms() + MIG_STOP_TIMEOUT_MS;
-	while ((st = vmm_stopped(m->pid)) == 0) {
+	while ((p = mig_not_stopped(m, &gone)) && !gone) {
 		if (vmig_interrupted) {
 			vmig_interrupted = 0;
 			mig_cancel(m, "interrupted");
@@ -448,13 +582,13 @@ again:
 		}
 		if (vmig_now_ms() >= deadline) {
 			mig_cancel(m, "process %d did not stop within %d s",
-				   (int)m->pid, MIG_STOP_TIMEOUT_MS / 1000);
+				   (int)p, MIG_STOP_TIMEOUT_MS / 1000);
 			return;
 		}
 		nanosleep(&ms10, NULL);
 	}
-	if (st < 0) {
-		mig_cancel(m, "process %d exited", (int)m->pid);
+	if (p) {
+		mig_cancel(m, "process %d exited", (int)p);
 		return;
 	}
 	req = vmig_nl_msg(&m->nl, VMIG_CMD_SWITCHOVER, 0);
@@ -465,7 +599,7 @@ again:
 		 * yet: let the VMM run a moment and stop it again.
 		 */
 		if (e.err == EAGAIN && ++attempt < MIG_SWITCH_RETRIES) {
-			vmig_pidfd_signal(m->vm.pidfd, SIGCONT);
+			mig_signal_all(m, SIGCONT);
 			m->stopped = false;
 			nanosleep(&ms2, NULL);
 			goto again;
@@ -607,7 +741,7 @@ static void mig_report(struct mig *m, const char *result, const char *source)
 		      s->elapsed_ms ? s->elapsed_ms : total;
 	uint64_t avg = ms ? s->sent_bytes * 1000 / ms : 0;
 	uint32_t passes = s->iteration;	/* completed pre-copy passes */
-	char sent[16], bw[16], dur[16];
+	char sent[16], bw[16], dur[16], disk[16];
 
 	mig_newline(m);
 	if (vmigctl_json) {
@@ -627,13 +761,23 @@ static void mig_report(struct mig *m, const char *result, const char *source)
 			printf(",\"downtime_us\":%llu", (unsigned long long)s->downtime_us);
 		else
 			printf(",\"downtime_us\":null");
-		printf(",\"avg_bandwidth\":%llu,\"max_throttle_pct\":%u}\n",
+		printf(",\"avg_bandwidth\":%llu,\"max_throttle_pct\":%u",
 		       (unsigned long long)avg, m->max_throttle);
+		if (m->disk_name) {
+			printf(",\"disk_bytes\":%llu,\"disk_sent_bytes\":%llu,\"disk_table\":\"%s\"",
+			       (unsigned long long)s->disk_bytes,
+			       (unsigned long long)s->disk_sent_bytes,
+			       m->disk_tracking ? "vmig-track" : "original");
+		}
+		printf("}\n");
 	} else if (!strcmp(result, "done")) {
 		printf("migrated process %d to %s in %s: %u passes, sent %s, ",
 		       (int)m->pid, m->to,
 		       vmig_fmt_duration(dur, sizeof(dur), total), passes,
 		       vmig_fmt_short(sent, sizeof(sent), s->sent_bytes));
+		if (m->disk_name)
+			printf("disk %s, ", vmig_fmt_short(disk, sizeof(disk),
+							   s->disk_sent_bytes));
 		if (VMIG_SESS_HAS(s, VMIG_A_SESSION_DOWNTIME_US))
 			printf("downtime %.1f ms", s->downtime_us / 1000.0);
 		else
@@ -649,6 +793,7 @@ static void mig_report(struct mig *m, const char *result, const char *source)
 static int mig_done(struct mig *m)
 {
 	const char *fate = "stopped";
+	unsigned int i;
 	char err[256];
 
 	if (vmig_throttle_undo(&m->thr))
@@ -663,7 +808,16 @@ static int mig_done(struct mig *m)
 				 (int)m->pid, strerror(errno));
 		else
 			fate = "killed";
+		/* They served the VM, which runs on the destination now. */
+		for (i = 0; i < m->nr_stop; i++)
+			if (vmig_pidfd_signal(m->stop_pidfd[i], SIGKILL) && errno != ESRCH)
+				mig_warn(m, "cannot kill process %d (--stop-pid): %s; it stays stopped",
+					 (int)m->stop_pid[i], strerror(errno));
 	}
+	mig_disk_restore(m);
+	if (m->disk_name && !m->disk_tracking)
+		mig_note(m, "%s has its own table again and holds the disk as it was at switchover",
+			 m->disk_dev);
 	mig_report(m, "done", fate);
 	return VMIGCTL_OK;
 }
@@ -673,13 +827,11 @@ static int mig_failed(struct mig *m, const char *result)
 {
 	const char *fate = "running";
 
-	if (m->stopped && vmig_pidfd_signal(m->vm.pidfd, SIGCONT) && errno != ESRCH) {
-		mig_warn(m, "cannot resume process %d: %s", (int)m->pid,
-			 strerror(errno));
+	if (!mig_resume_all(m))
 		fate = "stopped";
-	}
 	if (vmig_throttle_undo(&m->thr))
 		mig_warn(m, "throttle: %s", m->thr.err);
+	mig_disk_restore(m);
 	mig_warn(m, "migration %s: %s; the VM %s on the source", result,
 		 m->reason, !strcmp(fate, "running") ? "keeps running" : "is stopped");
 	mig_report(m, result, fate);
@@ -707,9 +859,13 @@ static int mig_unresolved(struct mig *m)
 	}
 	if (vmig_throttle_undo(&m->thr))
 		mig_warn(m, "throttle: %s", m->thr.err);
-	mig_warn(m, "session %u: outcome of the switchover unknown (%s); process %d is left stopped: check 'vmigctl show %u', then resume it (kill -CONT) only if the destination does not run the VM",
+	mig_warn(m, "session %u: outcome of the switchover unknown (%s); process %d is left stopped%s: check 'vmigctl show %u', then resume it (kill -CONT) only if the destination does not run the VM",
 		 m->id, m->reason[0] ? m->reason : "no final event",
-		 (int)m->pid, m->id);
+		 (int)m->pid, m->nr_stop ? " with the --stop-pid processes" : "", m->id);
+	/* The session may still hold the disk quiesced: its table stays. */
+	if (m->disk_tracking)
+		mig_warn(m, "%s keeps its vmig-track table; once the session is gone: dmsetup reload %s --table '%s' && dmsetup resume %s",
+			 m->disk_dev, m->dm.name, m->dm.table, m->dm.name);
 	mig_report(m, "unknown", "stopped");
 	return VMIGCTL_FAIL;
 }
@@ -786,7 +942,7 @@ static int mig_loop(struct mig *m)
 static int mig_parse(struct mig *m, int argc, char **argv)
 {
 	enum { O_DOWNTIME = 256, O_BW, O_ITER, O_TIMEOUT, O_NOZC, O_NOZD,
-	       O_KEEP, O_MAC, O_DEV };
+	       O_KEEP, O_MAC, O_DEV, O_DISK, O_DISKGRAN, O_STOP };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "to", required_argument, NULL, 't' },
@@ -799,13 +955,18 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		{ "keep-source", no_argument, NULL, O_KEEP },
 		{ "announce-mac", required_argument, NULL, O_MAC },
 		{ "announce-dev", required_argument, NULL, O_DEV },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "disk-granularity", required_argument, NULL, O_DISKGRAN },
+		{ "stop-pid", required_argument, NULL, O_STOP },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *mac = NULL;
+	const char *mac = NULL, *eq;
+	bool gran = false;
 	int c;
 
 	vmig_policy_defaults(&m->pcfg);
+	m->disk_region = MIG_DEF_DISK_REGION;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -857,6 +1018,28 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		case O_DEV:
 			m->announce_dev = optarg;
 			break;
+		case O_DISK:
+			eq = strchr(optarg, '=');
+			if (m->disk_name || !eq || eq == optarg || !eq[1] ||
+			    (size_t)(eq - optarg) >= sizeof(m->disk_dev) ||
+			    strlen(eq + 1) > 255) {
+				bad = "--disk wants DEV=DESTDEV, DESTDEV up to 255 bytes";
+				break;
+			}
+			memcpy(m->disk_dev, optarg, (size_t)(eq - optarg));
+			m->disk_name = eq + 1;
+			break;
+		case O_DISKGRAN:
+			gran = true;
+			if (vmig_dm_parse_region(optarg, &m->disk_region))
+				bad = "--disk-granularity wants a power of two from 4k to 1G";
+			break;
+		case O_STOP:
+			if (m->nr_stop == MIG_MAX_STOP_PIDS)
+				bad = "--stop-pid: at most 16 processes";
+			else if (vmig_parse_pid(optarg, &m->stop_pid[m->nr_stop++]))
+				bad = "--stop-pid wants a process id";
+			break;
 		case 'h':
 			usage();
 			return VMIGCTL_USAGE;
@@ -888,11 +1071,33 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		fprintf(stderr, "vmigctl: migrate: --announce-mac and --announce-dev go together\n");
 		return VMIGCTL_USAGE;
 	}
+	if (gran && !m->disk_name) {
+		fprintf(stderr, "vmigctl: migrate: --disk-granularity goes with --disk\n");
+		return VMIGCTL_USAGE;
+	}
 	return VMIGCTL_OK;
+}
+
+/* The --stop-pid processes, by pidfd from now on: a recycled pid is never hit. */
+static int mig_open_stop_pids(struct mig *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_stop; i++) {
+		m->stop_pidfd[i] = vmig_pidfd_open(m->stop_pid[i]);
+		if (m->stop_pidfd[i] < 0) {
+			fprintf(stderr, "vmigctl: --stop-pid %d: %s\n", (int)m->stop_pid[i],
+				strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int migrate_main(int argc, char **argv)
 {
+	char err[1024], size[16];
+	unsigned int i;
 	struct mig m;
 	int ret;
 
@@ -900,6 +1105,9 @@ int migrate_main(int argc, char **argv)
 	m.sock = -1;
 	m.vm.pidfd = -1;
 	m.vm.vm_fd = -1;
+	m.disk_fd = -1;
+	for (i = 0; i < MIG_MAX_STOP_PIDS; i++)
+		m.stop_pidfd[i] = -1;
 	ret = mig_parse(&m, argc, argv);
 	if (ret)
 		return ret;
@@ -918,6 +1126,13 @@ int migrate_main(int argc, char **argv)
 	ret = VMIGCTL_FAIL;
 	if (vmfind_open(m.pid, &m.vm))
 		return VMIGCTL_FAIL;
+	if (mig_open_stop_pids(&m))
+		goto out;
+	/* Nothing changes on the disk before the connection is up. */
+	if (m.disk_name && vmig_dm_read_linear(m.disk_dev, &m.dm, err, sizeof(err))) {
+		fprintf(stderr, "vmigctl: --disk: %s\n", err);
+		goto out;
+	}
 	if (read_msr_index(&m))
 		goto out;
 	ret = vmig_nl_open(&m.nl);
@@ -939,26 +1154,48 @@ int migrate_main(int argc, char **argv)
 	vmig_signals_install();
 	m.start_ms = vmig_now_ms();
 	m.last_heard_ms = m.start_ms;
-	if (migrate_start(&m))
+	if (m.disk_name && mig_disk_track(&m))
 		goto out;
+	if (migrate_start(&m)) {
+		mig_disk_restore(&m);
+		goto out;
+	}
 	/* The kernel holds its own references now. */
 	vmfind_close_kvm(&m.vm);
 	close(m.sock);
 	m.sock = -1;
+	if (m.disk_fd >= 0)
+		close(m.disk_fd);
+	m.disk_fd = -1;
 	if (vmigctl_json) {
 		printf("{\"event\":\"start\",\"id\":%u,\"pid\":%d,\"vcpus\":%u,\"to\":",
 		       m.id, (int)m.pid, m.nr_vcpus);
 		vmig_json_str(m.to);
+		if (m.disk_name) {
+			printf(",\"disk\":");
+			vmig_json_str(m.disk_dev);
+			printf(",\"disk_name\":");
+			vmig_json_str(m.disk_name);
+		}
 		printf("}\n");
 	} else {
 		printf("migrating process %d (%u vCPUs) to %s: session %u\n",
 		       (int)m.pid, m.nr_vcpus, m.to, m.id);
+		if (m.disk_name)
+			printf("with disk %s (%s) to %s\n", m.disk_dev,
+			       vmig_fmt_short(size, sizeof(size), m.dm.len << 9),
+			       m.disk_name);
 	}
 	fflush(stdout);
 	ret = mig_loop(&m);
 out:
 	if (m.sock >= 0)
 		close(m.sock);
+	if (m.disk_fd >= 0)
+		close(m.disk_fd);
+	for (i = 0; i < m.nr_stop; i++)
+		if (m.stop_pidfd[i] >= 0)
+			close(m.stop_pidfd[i]);
 	vmig_nl_close(&m.ev);
 	vmig_nl_close(&m.nl);
 	vmfind_close(&m.vm);

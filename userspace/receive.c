@@ -7,9 +7,14 @@
  * exits 0. Exit 0 means the kernel reported the session done: the VM
  * state is applied and the source was told so, and will not resume. Any
  * other outcome exits 1 and the destination VM must be discarded.
+ *
+ * With --disk the VM's disk is written to a local block device, which this
+ * command opens exclusively (nobody may use it meanwhile) and hands to the
+ * kernel; exit 0 then also means the disk is complete and flushed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -39,8 +44,10 @@ struct rcv {
 	uint32_t timeout_s;
 	const char *announce_dev;
 	uint8_t mac[6];
+	const char *disk;
 
 	struct vmfind vm;
+	int disk_fd;
 	struct vmig_nl nl, ev;
 	int lfd, conn;
 	char peer[INET6_ADDRSTRLEN + 8];
@@ -57,7 +64,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vmigctl receive --pid PID --listen [ADDR:]PORT [--timeout S]\n"
-		"                       [--announce-mac MAC --announce-dev IF]\n");
+		"                       [--announce-mac MAC --announce-dev IF] [--disk DEV]\n");
 }
 
 /* "1.2.3.4:5" or "[::1]:5". */
@@ -188,36 +195,20 @@ static int rcv_accept(struct rcv *r)
 	return 0;
 }
 
-static int start_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct vmig_sess s;
-
-	vmig_sess_parse(nlh, &s);
-	if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_ID))
-		*(uint32_t *)data = s.id;
-	return MNL_CB_OK;
-}
-
 static int receive_start(struct rcv *r)
 {
 	struct nlmsghdr *req = vmig_nl_msg(&r->nl, VMIG_CMD_RECEIVE_START, 0);
+	bool fits = vmfind_put(req, &r->vm, r->conn);
 	struct vmig_nl_error e;
-	bool fits = true;
-	unsigned int i;
 
-	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, (uint32_t)r->vm.vm_fd);
-	for (i = 0; i < r->vm.nr_vcpus; i++)
-		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ,
-					       VMIG_A_SESSION_VCPU_FD,
-					       (uint32_t)r->vm.vcpu_fds[i]);
-	fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_SOCK_FD,
-				       (uint32_t)r->conn);
+	if (r->disk_fd >= 0)
+		fits &= vmig_sess_put_disk(req, r->disk_fd, r->disk);
 	if (!fits) {
 		fprintf(stderr, "vmigctl: receive-start: %u vCPUs do not fit one request\n",
 			r->vm.nr_vcpus);
 		return -1;
 	}
-	if (vmig_nl_talk(&r->nl, req, start_cb, &r->id, &e)) {
+	if (vmig_nl_talk(&r->nl, req, vmig_sess_id_cb, &r->id, &e)) {
 		vmig_nl_perror("receive-start", &e);
 		return -1;
 	}
@@ -226,6 +217,26 @@ static int receive_start(struct rcv *r)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The device the disk is written to, opened exclusively: O_EXCL on a block
+ * device fails with EBUSY while it is mounted, part of a device-mapper or
+ * md device, or claimed by another exclusive opener, and keeps all of them
+ * away until the kernel lets go of it at the end of the session.
+ */
+static int rcv_open_disk(struct rcv *r)
+{
+	r->disk_fd = open(r->disk, O_RDWR | O_EXCL | O_CLOEXEC);
+	if (r->disk_fd >= 0)
+		return 0;
+	if (errno == EBUSY)
+		fprintf(stderr, "vmigctl: receive: --disk %s is in use (mounted, held by device-mapper or md, or opened exclusively by another process)\n",
+			r->disk);
+	else
+		fprintf(stderr, "vmigctl: receive: --disk %s: %s\n", r->disk,
+			strerror(errno));
+	return -1;
 }
 
 static void rcv_on_event(const struct vmig_sess *s, void *data)
@@ -314,6 +325,10 @@ static void rcv_report(struct rcv *r, const char *result)
 			vmig_fmt_short(size, sizeof(size), r->last.ram_bytes);
 			printf(" (%s of RAM)", size);
 		}
+		if (r->disk)
+			printf(" with its disk (%s) on %s",
+			       vmig_fmt_short(size, sizeof(size), r->last.disk_bytes),
+			       r->disk);
 		printf("\n");
 	}
 	fflush(stdout);
@@ -401,13 +416,14 @@ static int rcv_loop(struct rcv *r)
 
 static int rcv_parse(struct rcv *r, int argc, char **argv)
 {
-	enum { O_TIMEOUT = 256, O_MAC, O_DEV };
+	enum { O_TIMEOUT = 256, O_MAC, O_DEV, O_DISK };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "announce-mac", required_argument, NULL, O_MAC },
 		{ "announce-dev", required_argument, NULL, O_DEV },
+		{ "disk", required_argument, NULL, O_DISK },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -442,6 +458,11 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 			break;
 		case O_DEV:
 			r->announce_dev = optarg;
+			break;
+		case O_DISK:
+			r->disk = optarg;
+			if (!*optarg || strlen(optarg) > 255)
+				bad = "--disk wants a block device path of at most 255 bytes";
 			break;
 		case 'h':
 			usage();
@@ -485,6 +506,7 @@ int receive_main(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	r.lfd = -1;
 	r.conn = -1;
+	r.disk_fd = -1;
 	ret = rcv_parse(&r, argc, argv);
 	if (ret)
 		return ret;
@@ -494,8 +516,11 @@ int receive_main(int argc, char **argv)
 		return VMIGCTL_FAIL;
 	}
 	r.start_ms = vmig_now_ms();
-	if (vmfind_open(r.pid, &r.vm))
+	if (r.disk && rcv_open_disk(&r))
 		return VMIGCTL_FAIL;
+	ret = VMIGCTL_FAIL;
+	if (vmfind_open(r.pid, &r.vm))
+		goto out;
 	ret = vmig_nl_open(&r.nl);
 	if (!ret)
 		ret = vmig_events_open(&r.ev);
@@ -513,10 +538,18 @@ int receive_main(int argc, char **argv)
 	vmfind_close_kvm(&r.vm);
 	close(r.conn);
 	r.conn = -1;
+	/* The kernel holds the device, and so its exclusive claim, now. */
+	if (r.disk_fd >= 0)
+		close(r.disk_fd);
+	r.disk_fd = -1;
 	if (vmigctl_json) {
 		printf("{\"event\":\"start\",\"id\":%u,\"pid\":%d,\"peer\":", r.id,
 		       (int)r.pid);
 		vmig_json_str(r.peer);
+		if (r.disk) {
+			printf(",\"disk\":");
+			vmig_json_str(r.disk);
+		}
 		printf("}\n");
 		fflush(stdout);
 	}
@@ -526,6 +559,8 @@ out:
 		close(r.lfd);
 	if (r.conn >= 0)
 		close(r.conn);
+	if (r.disk_fd >= 0)
+		close(r.disk_fd);
 	vmig_nl_close(&r.ev);
 	vmig_nl_close(&r.nl);
 	vmfind_close(&r.vm);

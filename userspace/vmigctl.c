@@ -23,9 +23,10 @@ static const struct {
 	{ "migrate", migrate_main, "migrate --pid PID --to HOST:PORT [--downtime-ms MS] [--max-bandwidth RATE]\n"
 	  "          [--max-iterations N] [--timeout S] [--no-zerocopy] [--no-zero-detect]\n"
 	  "          [--keep-source] [--announce-mac MAC --announce-dev IF]\n"
+	  "          [--disk /dev/mapper/NAME=DESTDEV [--disk-granularity SIZE]] [--stop-pid PID]...\n"
 	  "                          move a running VM to the host listening at HOST:PORT" },
 	{ "receive", receive_main, "receive --pid PID --listen [ADDR:]PORT [--timeout S]\n"
-	  "          [--announce-mac MAC --announce-dev IF]\n"
+	  "          [--announce-mac MAC --announce-dev IF] [--disk DEV]\n"
 	  "                          receive a VM into the stopped VMM PID" },
 	{ "dirty-rate", dirty_rate_main, "dirty-rate --pid PID [--seconds S]\n"
 	  "                          measure how fast the VM of PID dirties its memory" },
