@@ -1,24 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * diskverify: a writer that knows what it wrote, for storage-move tests.
+ * diskverify: a writer that knows what it wrote, for storage-move and
+ * disk migration tests.
  *
  *   diskverify fill DEV
  *	write generation 0 to every 4 KiB block of DEV
- *   diskverify run DEV MODEL [--seconds S] [--threads N] [--iops N/thread]
- *                  [--max-kb K] [--zeroout-pct P] [--discard-pct P]
- *                  [--discard-zeroes] [--sync-every N] [--from OLD]
+ *   diskverify run DEV {MODEL | --shared-model FILE} [--seconds S]
+ *                  [--threads N] [--iops N/thread] [--max-kb K]
+ *                  [--zeroout-pct P] [--discard-pct P] [--discard-zeroes]
+ *                  [--sync-every N] [--from OLD]
  *	random O_DIRECT writes (and BLKZEROOUT / BLKDISCARD ranges) all over
  *	a filled DEV (or one holding model OLD) until S seconds pass or
  *	SIGTERM/SIGINT; then fdatasync and save what every block must hold
  *	to MODEL. Any error fails.
+ *	With --shared-model the model lives in FILE (MAP_SHARED) all along,
+ *	for a writer that is stopped (SIGSTOP) and killed rather than told to
+ *	end: a migration's switchover stops it, it never runs on after.
  *   diskverify verify DEV MODEL
- *	check every block of DEV against MODEL
+ *	check every block of DEV against MODEL (either kind)
  *
  * Each block written carries a header (magic, block number, generation)
  * and a pseudo-random fill derived from both, so a stale, misplaced or
  * torn block is told from the right one. Threads own disjoint 64 KiB
  * chunks (chunk % threads), so their writes never overlap and the model
  * is exact. Exit status: 0 good, 1 error or mismatch, 2 usage.
+ *
+ * A shared model keeps two generations per block: the committed one, set
+ * once an operation completed, and the pending one, set before it is
+ * issued. A writer stopped between the two (its write may have completed,
+ * or not even started) leaves them different, and the block may hold
+ * either; verify accepts both and counts the blocks that held the pending
+ * one. A stopped writer has no write in flight: a thread only stops on
+ * its way back to user space, after the I/O it waited for completed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,16 +54,19 @@
 #define MAGIC		0x564d4947U	/* "VMIG" */
 #define GEN_ZERO	0xffffffffU	/* the block must read as zeros */
 #define GEN_UNKNOWN	0xfffffffeU	/* discarded: anything goes */
-#define MODEL_MAGIC	0x4d4f444cU
+#define MODEL_MAGIC	0x4d4f444cU	/* header, then nblocks generations */
+#define SHARED_MAGIC	0x4d4f4453U	/* header, committed, then pending */
 
 static volatile sig_atomic_t stop;
-static uint32_t *model;
+static uint32_t *model;		/* committed generation per block */
+static uint32_t *pending;	/* shared model: generation being written */
 static uint64_t nblocks;
 static uint32_t next_gen;	/* atomically incremented */
 
 struct opts {
 	const char *dev;
 	const char *from;
+	const char *shared;
 	double seconds;
 	unsigned int threads, iops, max_blks, zeroout_pct, discard_pct;
 	unsigned int sync_every;
@@ -167,6 +184,43 @@ static void worker_fail(struct worker *w, const char *what, uint64_t b,
 			 (unsigned long long)b, (unsigned long long)n, strerror(err));
 }
 
+/*
+ * Before an operation on blocks [first, first + n) is issued: what they
+ * will hold. The system call that issues it comes after these stores in
+ * program order and is a compiler barrier; a thread stopped or killed
+ * later has made them visible in the shared mapping.
+ */
+static void model_begin(uint64_t first, uint64_t n, uint32_t gen)
+{
+	uint64_t i;
+
+	if (!pending)
+		return;
+	for (i = 0; i < n; i++)
+		__atomic_store_n(&pending[first + i], gen, __ATOMIC_RELEASE);
+}
+
+/* Once it completed: what they hold. */
+static void model_commit(uint64_t first, uint64_t n, uint32_t gen)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		model[first + i] = gen;
+		if (pending)
+			pending[first + i] = gen;
+	}
+}
+
+/* It was not done: they hold what they held. */
+static void model_abort(uint64_t first, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; pending && i < n; i++)
+		pending[first + i] = model[first + i];
+}
+
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
@@ -190,25 +244,28 @@ static void *worker_run(void *arg)
 		uint64_t n = 1 + xorshift(&seed) % (o->max_blks < room ? o->max_blks : room);
 		unsigned int dice = (unsigned int)(xorshift(&seed) % 100);
 		uint64_t range[2] = { first * BLK, n * BLK }, i;
+		uint32_t dgen = o->discard_zeroes ? GEN_ZERO : GEN_UNKNOWN;
 
 		if (zeroout && dice < o->zeroout_pct) {
+			model_begin(first, n, GEN_ZERO);
 			if (ioctl(fd, BLKZEROOUT, range)) {
+				/* Partly done, maybe: pending stays. */
 				worker_fail(w, "zeroout", first, n, errno);
 			} else {
-				for (i = 0; i < n; i++)
-					model[first + i] = GEN_ZERO;
+				model_commit(first, n, GEN_ZERO);
 				w->zeroouts++;
 			}
 		} else if (discard && dice < o->zeroout_pct + o->discard_pct) {
+			model_begin(first, n, dgen);
 			if (ioctl(fd, BLKDISCARD, range)) {
-				if (errno == EOPNOTSUPP)
+				if (errno == EOPNOTSUPP) {
+					model_abort(first, n);
 					discard = 0;	/* the device cannot */
-				else
+				} else {
 					worker_fail(w, "discard", first, n, errno);
+				}
 			} else {
-				for (i = 0; i < n; i++)
-					model[first + i] = o->discard_zeroes ?
-							   GEN_ZERO : GEN_UNKNOWN;
+				model_commit(first, n, dgen);
 				w->discards++;
 			}
 		} else {
@@ -216,14 +273,13 @@ static void *worker_run(void *arg)
 
 			for (i = 0; i < n; i++)
 				fill_block(buf + i * BLK, first + i, gen);
+			model_begin(first, n, gen);
 			if (pwrite(fd, buf, n * BLK, (off_t)(first * BLK)) !=
 			    (ssize_t)(n * BLK)) {
 				worker_fail(w, "write", first, n, errno);
-				for (i = 0; i < n; i++)
-					model[first + i] = GEN_UNKNOWN;
+				model_commit(first, n, GEN_UNKNOWN);
 			} else {
-				for (i = 0; i < n; i++)
-					model[first + i] = gen;
+				model_commit(first, n, gen);
 				w->writes++;
 			}
 		}
@@ -270,18 +326,24 @@ static int save_model(const char *path)
 	return 0;
 }
 
+/* Either kind; pending is NULL after loading a saved model. */
 static int load_model(const char *path)
 {
 	uint32_t hdr[2];
 	FILE *f = fopen(path, "r");
 
-	if (!f || fread(hdr, sizeof(hdr), 1, f) != 1 || hdr[0] != MODEL_MAGIC) {
+	if (!f || fread(hdr, sizeof(hdr), 1, f) != 1 ||
+	    (hdr[0] != MODEL_MAGIC && hdr[0] != SHARED_MAGIC)) {
 		fprintf(stderr, "diskverify: %s: not a model\n", path);
 		return -1;
 	}
 	nblocks = hdr[1];
 	model = calloc(nblocks, sizeof(*model));
-	if (!model || fread(model, sizeof(*model), nblocks, f) != nblocks) {
+	if (hdr[0] == SHARED_MAGIC)
+		pending = calloc(nblocks, sizeof(*pending));
+	if (!model || fread(model, sizeof(*model), nblocks, f) != nblocks ||
+	    (hdr[0] == SHARED_MAGIC &&
+	     (!pending || fread(pending, sizeof(*pending), nblocks, f) != nblocks))) {
 		fprintf(stderr, "diskverify: %s: truncated\n", path);
 		return -1;
 	}
@@ -289,6 +351,62 @@ static int load_model(const char *path)
 	return 0;
 }
 
+/*
+ * Start a run from model OLD: it must say what every block holds, which a
+ * shared model whose writer stopped between issuing and recording does not.
+ */
+static int load_from(const char *path)
+{
+	uint64_t i;
+
+	if (load_model(path))
+		return -1;
+	for (i = 0; pending && i < nblocks; i++) {
+		if (pending[i] != model[i]) {
+			fprintf(stderr, "diskverify: %s: block %llu was being written when its writer stopped; its content is not known\n",
+				path, (unsigned long long)i);
+			return -1;
+		}
+	}
+	free(pending);
+	pending = NULL;
+	return 0;
+}
+
+/*
+ * Put the model (all generation 0, or what model holds) into FILE, mapped
+ * shared: committed generations, then pending ones.
+ */
+static int shared_create(const char *path)
+{
+	size_t bytes = (2 + 2 * nblocks) * sizeof(uint32_t);
+	uint32_t *map, *old = model;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)bytes)) {
+		fprintf(stderr, "diskverify: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "diskverify: mmap %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	map[0] = SHARED_MAGIC;
+	map[1] = (uint32_t)nblocks;
+	model = map + 2;
+	pending = model + nblocks;
+	if (old) {
+		memcpy(model, old, nblocks * sizeof(*model));
+		memcpy(pending, old, nblocks * sizeof(*pending));
+		free(old);
+	}
+	return 0;
+}
+
+/* model_path: where to save the model at the end; NULL with --shared-model. */
 static int cmd_run(struct opts *o, const char *model_path)
 {
 	uint64_t writes = 0, zeroouts = 0, discards = 0, syncs = 0, errors = 0;
@@ -303,7 +421,7 @@ static int cmd_run(struct opts *o, const char *model_path)
 	if (o->from) {
 		uint64_t have = nblocks;
 
-		if (load_model(o->from))
+		if (load_from(o->from))
 			return 1;
 		if (nblocks != have) {
 			fprintf(stderr, "diskverify: %s is for %llu blocks, %s has %llu\n",
@@ -311,9 +429,11 @@ static int cmd_run(struct opts *o, const char *model_path)
 				(unsigned long long)have);
 			return 1;
 		}
-	} else {
+	} else if (!o->shared) {
 		model = calloc(nblocks, sizeof(*model));	/* all generation 0 */
 	}
+	if (o->shared && shared_create(o->shared))
+		return 1;
 	w = calloc(o->threads, sizeof(*w));
 	/* Generations differ from run to run: stale data never matches. */
 	next_gen = ((uint32_t)time(NULL) & 0x3fffffffU) | 1;
@@ -340,15 +460,32 @@ static int cmd_run(struct opts *o, const char *model_path)
 	       o->dev, (unsigned long long)writes, (unsigned long long)zeroouts,
 	       (unsigned long long)discards, (unsigned long long)syncs,
 	       (unsigned long long)errors);
-	if (save_model(model_path))
+	if (o->shared) {
+		if (msync(model - 2, (2 + 2 * nblocks) * sizeof(uint32_t), MS_SYNC)) {
+			fprintf(stderr, "diskverify: msync %s: %s\n", o->shared,
+				strerror(errno));
+			return 1;
+		}
+	} else if (save_model(model_path)) {
 		return 1;
+	}
 	return errors ? 1 : 0;
+}
+
+/* Does data (block number block) hold generation gen? want: scratch. */
+static int holds(const char *data, uint64_t block, uint32_t gen, char *want)
+{
+	if (gen == GEN_ZERO)
+		memset(want, 0, BLK);
+	else
+		fill_block(want, block, gen);
+	return !memcmp(want, data, BLK);
 }
 
 static int cmd_verify(const char *dev, const char *model_path)
 {
 	char *buf = alloc_io(IO_BLKS * BLK), *want = alloc_io(BLK);
-	uint64_t b, i, n, bad = 0, unknown = 0, have;
+	uint64_t b, i, n, bad = 0, unknown = 0, npending = 0, have;
 	int fd = open_dev(dev);
 
 	if (fd < 0 || load_model(model_path))
@@ -371,28 +508,39 @@ static int cmd_verify(const char *dev, const char *model_path)
 		}
 		for (i = 0; i < n; i++) {
 			uint32_t gen = model[b + i];
-			const uint32_t *h = (const uint32_t *)(buf + i * BLK);
+			uint32_t pgen = pending ? pending[b + i] : gen;
+			const char *data = buf + i * BLK;
+			const uint32_t *h = (const uint32_t *)data;
 
-			if (gen == GEN_UNKNOWN) {
+			if (gen == GEN_UNKNOWN || pgen == GEN_UNKNOWN) {
 				unknown++;
 				continue;
 			}
-			if (gen == GEN_ZERO)
-				memset(want, 0, BLK);
-			else
-				fill_block(want, b + i, gen);
-			if (!memcmp(want, buf + i * BLK, BLK))
+			if (holds(data, b + i, gen, want))
 				continue;
-			if (bad++ < 5)
+			if (pgen != gen && holds(data, b + i, pgen, want)) {
+				npending++;
+				continue;
+			}
+			if (bad++ >= 5)
+				continue;
+			if (pgen != gen)
+				fprintf(stderr, "diskverify: %s block %llu: want generation %d or %d (being written), found magic %08x block %u generation %u\n",
+					dev, (unsigned long long)(b + i), (int)gen,
+					(int)pgen, h[0], h[1], h[2]);
+			else
 				fprintf(stderr, "diskverify: %s block %llu: want generation %d, found magic %08x block %u generation %u\n",
 					dev, (unsigned long long)(b + i), (int)gen,
 					h[0], h[1], h[2]);
 		}
 	}
 	close(fd);
-	printf("verify %s: %llu blocks, %llu bad, %llu unknown (discarded)\n", dev,
+	printf("verify %s: %llu blocks, %llu bad, %llu unknown (discarded)", dev,
 	       (unsigned long long)nblocks, (unsigned long long)bad,
 	       (unsigned long long)unknown);
+	if (pending)
+		printf(", %llu pending (written, not recorded)", (unsigned long long)npending);
+	printf("\n");
 	return bad ? 1 : 0;
 }
 
@@ -400,9 +548,9 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: diskverify fill DEV\n"
-		"       diskverify run DEV MODEL [--seconds S] [--threads N] [--iops N] [--max-kb K]\n"
-		"                      [--zeroout-pct P] [--discard-pct P] [--discard-zeroes] [--sync-every N]\n"
-		"                      [--from OLD]\n"
+		"       diskverify run DEV {MODEL | --shared-model FILE} [--seconds S] [--threads N]\n"
+		"                      [--iops N] [--max-kb K] [--zeroout-pct P] [--discard-pct P]\n"
+		"                      [--discard-zeroes] [--sync-every N] [--from OLD]\n"
 		"       diskverify verify DEV MODEL\n");
 	return 2;
 }
@@ -410,7 +558,8 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	struct opts o = { .threads = 2, .max_blks = CHUNK_BLKS, .sync_every = 16 };
-	int i;
+	const char *model_path = NULL;
+	int i = 3;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && !strcmp(argv[1], "fill"))
@@ -420,7 +569,9 @@ int main(int argc, char **argv)
 	if (argc < 4 || strcmp(argv[1], "run"))
 		return usage();
 	o.dev = argv[2];
-	for (i = 4; i < argc; i++) {
+	if (strncmp(argv[3], "--", 2))
+		model_path = argv[i++];
+	for (; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(argv[i], "--discard-zeroes")) {
@@ -445,12 +596,14 @@ int main(int argc, char **argv)
 			o.sync_every = (unsigned int)atoi(v);
 		else if (!strcmp(argv[i], "--from"))
 			o.from = v;
+		else if (!strcmp(argv[i], "--shared-model"))
+			o.shared = v;
 		else
 			return usage();
 		i++;
 	}
 	if (!o.threads || !o.max_blks || o.max_blks > CHUNK_BLKS ||
-	    o.zeroout_pct + o.discard_pct > 100)
+	    o.zeroout_pct + o.discard_pct > 100 || !model_path == !o.shared)
 		return usage();
-	return cmd_run(&o, argv[3]);
+	return cmd_run(&o, model_path);
 }
