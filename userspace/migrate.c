@@ -104,6 +104,7 @@ struct mig {
 	struct vmig_sess last;		/* every attribute seen, latest value */
 	uint32_t last_iteration;	/* last pass fed to the policy */
 	uint64_t prev_sent;
+	uint64_t prev_elapsed_ms;
 	uint32_t max_throttle;
 	uint64_t last_est_ms;
 	bool stopped;			/* we sent SIGSTOP */
@@ -630,6 +631,15 @@ static void mig_pass(struct mig *m)
 	};
 	struct vmig_policy_decision d;
 
+	/*
+	 * With a disk, dirty-pages also counts the part of the disk its first
+	 * sweep has not reached yet, which spans many passes and which nobody
+	 * dirtied: what a pass dirtied is the dirty rate over its duration.
+	 */
+	if (m->disk_name)
+		ps.dirtied_bytes = s->elapsed_ms > m->prev_elapsed_ms ?
+				   s->dirty_rate * (s->elapsed_ms - m->prev_elapsed_ms) / 1000 : 0;
+	m->prev_elapsed_ms = s->elapsed_ms;
 	m->prev_sent = s->sent_bytes;
 	m->last_iteration = s->iteration;
 	d = vmig_policy_pass(&m->policy, &ps);
