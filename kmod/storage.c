@@ -64,6 +64,8 @@
  * @st: progress, published after each pass
  * @copied: bytes copied so far
  * @copy_ns: time spent copying them (claims included)
+ * @claims: claims (runs of regions) copied by the latest pass
+ * @claims_ns: time they took
  * @quiesce_tries: switchovers refused so far
  * @pages: the copy buffer
  */
@@ -82,6 +84,8 @@ struct vmig_move {
 	struct vmig_stats st;
 	u64 copied;
 	u64 copy_ns;
+	u64 claims;
+	u64 claims_ns;
 	unsigned int quiesce_tries;
 	struct page *pages[VMIG_STORAGE_CHUNK_PAGES];
 };
@@ -321,8 +325,13 @@ static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 	unsigned long first, nr, from = 0;
 	struct block_device *src, *dst;
 	ktime_t t0;
+	u64 ns;
 	int ret;
 
+	if (!quiesced) {
+		m->claims = 0;
+		m->claims_ns = 0;
+	}
 	for (;;) {
 		first = vmig_track_next_dirty(m->t, from, &nr, max);
 		if (!nr)
@@ -343,7 +352,12 @@ static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 		vmig_track_claim(m->t, first, nr);
 		ret = vmig_move_copy(m, src, dst, first, nr);
 		vmig_track_release(m->t, !ret);
-		m->copy_ns += ktime_to_ns(ktime_sub(ktime_get(), t0));
+		ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+		m->copy_ns += ns;
+		if (!quiesced) {
+			m->claims++;
+			m->claims_ns += ns;
+		}
 		if (!quiesced)
 			vmig_track_io_end(m->t);
 		if (ret)
@@ -359,18 +373,44 @@ static u64 vmig_move_dirty_bytes(struct vmig_move *m)
 	       (m->g.region_shift + SECTOR_SHIFT);
 }
 
-/* Can what is dirty now be copied within the downtime target? */
+/* Claims the next pass would make: runs of dirty regions, chunk-sized. */
+static u64 vmig_move_dirty_runs(struct vmig_move *m)
+{
+	unsigned long max = max(1UL, (VMIG_STORAGE_CHUNK >> SECTOR_SHIFT) >>
+				     m->g.region_shift);
+	unsigned long first, nr, from = 0;
+	u64 runs = 0;
+
+	for (;;) {
+		first = vmig_track_next_dirty(m->t, from, &nr, max);
+		if (!nr)
+			return runs;
+		runs++;
+		from = first + nr;
+	}
+}
+
+/*
+ * Can what is dirty now be copied within the downtime target? Two bounds,
+ * the larger wins: bytes at the copy rate measured so far, and claims at
+ * the time a claim took in the latest pass. The second matters on a device
+ * with high latency: regions written at random are copied one short claim
+ * each, far below the rate a first, sequential pass measures.
+ */
 static bool vmig_move_fits(struct vmig_move *m)
 {
+	u64 limit = (u64)m->req.downtime_ms * NSEC_PER_MSEC;
 	u64 dirty = vmig_move_dirty_bytes(m);
 
 	if (!dirty)
 		return true;
-	if (!m->copied)
+	if (!m->copied || !m->claims)
 		return false;
 	/* At the copy rate measured so far, claims and all. */
-	return mul_u64_u64_div_u64(dirty, m->copy_ns, m->copied) <=
-	       (u64)m->req.downtime_ms * NSEC_PER_MSEC;
+	if (mul_u64_u64_div_u64(dirty, m->copy_ns, m->copied) > limit)
+		return false;
+	return mul_u64_u64_div_u64(vmig_move_dirty_runs(m), m->claims_ns,
+				   m->claims) <= limit;
 }
 
 /*
