@@ -141,8 +141,16 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(PWD_) clean 2>/dev/null || true
 
 # ---- benchmarks ------------------------------------------------------------
-# Boots the test VM once and prints throughput, CPU and downtime ratios
-# (bench/in-vm.sh); a benchmark, never part of `make check`.
-.PHONY: bench
+# `make bench` boots the test VM twice with the newest kernel and prints
+# ratios: vmig's throughput, CPU and downtime (bench/in-vm.sh), then
+# storage-move against dd and pvmove (bench/storage-in-vm.sh, wants lvm2
+# from `make setup`). `make bench-storage` runs only the storage one, once
+# per installed kernel, one VM after the other. Benchmarks, never part of
+# `make check`; one failing does not stop the other.
+.PHONY: bench bench-storage
 bench: kernels vmigctl selftests
-	@bench/run.sh $(lastword $(KVERS))
+	@rc=0; bench/run.sh $(lastword $(KVERS)) || rc=$$?; \
+		bench/storage.sh $(lastword $(KVERS)) || rc=$$?; exit $$rc
+
+bench-storage: kernels vmigctl selftests
+	@bench/storage.sh $(KVERS)
