@@ -7,6 +7,7 @@ VMIG_BUILD=$top/build
 export PATH="$VMIG_BUILD:$PATH"
 . "$top/selftests/lib/netns.sh"
 . "$top/selftests/lib/vmm.sh"
+. "$top/selftests/lib/migrate.sh"
 
 PORT=7411
 n=0 failed=0
@@ -20,46 +21,10 @@ skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 
 cleanup() {
 	for v in src dst; do vmm_kill $v 2>/dev/null; done
-	pkill -f "vmigctl receive" 2>/dev/null
-	pkill -f "vmigctl migrate" 2>/dev/null
-	sleep 0.2
+	stop_receive
 	netns_down
 }
 trap 'cleanup; rm -rf "$T"' EXIT
-
-# The destination listens; its exit status lands in $T/recv.rc.
-start_receive() {
-	rm -f "$T/recv.rc"
-	( in_dst vmigctl receive --pid "$dst_pid" --listen $VMIG_DST_IP:$PORT ${RECV_EXTRA:-} \
-		> "$T/recv.out" 2> "$T/recv.err"; echo $? > "$T/recv.rc" ) &
-	recv_job=$!
-	for _ in $(seq 100); do
-		grep -q listening "$T/recv.err" 2>/dev/null && return 0
-		[ -f "$T/recv.rc" ] && break
-		sleep 0.1
-	done
-	echo "# receive did not listen: $(cat "$T/recv.err")"
-	return 1
-}
-
-wait_receive() {
-	local i
-	for i in $(seq "${1:-600}"); do
-		[ -f "$T/recv.rc" ] && { wait $recv_job 2>/dev/null; cat "$T/recv.rc"; return; }
-		sleep 0.1
-	done
-	echo timeout
-}
-
-migrate() {	# migrate [vmigctl migrate options]; exit status in $mig_rc
-	in_src vmigctl migrate --pid "$src_pid" --to $VMIG_DST_IP:$PORT --keep-source "$@" \
-		> "$T/mig.out" 2> "$T/mig.err"
-	mig_rc=$?
-}
-
-sessions_gone() {
-	[ "$(in_src vmigctl -j show)" = "[]" ] && [ "$(in_dst vmigctl -j show)" = "[]" ]
-}
 
 # Both VMs equal (source stopped, destination not yet run), then the guest
 # continues on the destination and checks its own memory and registers.
@@ -144,14 +109,6 @@ else
 fi
 
 # --- refusals: nothing moves, the source keeps running ------------------------
-source_still_runs() {	# the guest keeps writing and its memory verifies
-	ip -n $VMIG_SRC_NS link set vsrc up 2>/dev/null
-	local a b
-	a=$(vmm_cmd src stats); sleep 0.5; b=$(vmm_cmd src stats)
-	[ "$a" != "$b" ] || { echo "# source did not progress: $a"; return 1; }
-	vmm_cmd src stop > /dev/null && vmm_cmd src verify > /dev/null
-}
-
 fresh "$LAYOUT1 --vcpus 1 --rate 20000" "--slot 0:0:8M --vcpus 1" && start_receive
 dh0=$(vmm_cmd dst hash)
 migrate
@@ -282,7 +239,7 @@ fresh "$LAYOUT1 --vcpus 1 --rate 2000" "$LAYOUT1 --vcpus 1"
 in_src python3 "$top/selftests/rarp_sniff.py" vsrc $MAC 30 > "$T/sniff.out" &
 sniffer=$!
 for _ in $(seq 50); do grep -q ready "$T/sniff.out" && break; sleep 0.1; done
-RECV_EXTRA="--announce-mac $MAC --announce-dev vdst" start_receive
+start_receive --announce-mac $MAC --announce-dev vdst
 migrate
 rrc=$(wait_receive)
 sleep 0.5

@@ -28,6 +28,7 @@
 # stop as soon as the move returns.
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/build:$PATH"
+. "$top/selftests/lib/dm.sh"
 
 SECTORS=65536			# the device: 32 MiB
 T=$(mktemp -d)
@@ -40,26 +41,12 @@ skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 
 DEVS="vmdisk small bad slow holder"	# removed in this order
 
-rmdm() {
-	local d
-	for d in "$@"; do
-		dmsetup info "$d" > /dev/null 2>&1 || continue
-		dmsetup resume "$d" 2> /dev/null
-		dmsetup remove --retry "$d" > /dev/null 2>&1 ||
-			echo "# cannot remove $d: $(dmsetup info "$d" 2>&1 | tr '\n' ' ')"
-	done
-}
-
 cleanup() {
 	[ -n "$wpid" ] && kill -TERM "$wpid" 2> /dev/null && wait "$wpid" 2> /dev/null
 	rmdm $DEVS
 	rm -rf "$T"
 }
 trap cleanup EXIT
-
-mkdm() {	# mkdm NAME TABLE
-	dmsetup create "$1" --table "$2" && dmsetup mknodes "$1" && test -b "/dev/mapper/$1"
-}
 
 # A fresh device on ram0 holding generation 0 everywhere, an empty ram1.
 fresh() {
