@@ -393,6 +393,17 @@ static int vmig_disk_send_run(struct vmig_disk *d, struct vmig_stream *st,
 	return ret;
 }
 
+/*
+ * Test only (fault_inject): mark regions sent without sending them, so
+ * that the destination lacks them and its verification must fail.
+ */
+static void vmig_disk_forget(struct vmig_disk *d, unsigned long first,
+			     unsigned long nr)
+{
+	vmig_track_claim(d->t, first, nr);
+	vmig_track_release(d->t, true);
+}
+
 /* Regions per run: one BLOCKS frame at most. */
 static unsigned long vmig_disk_max_run(struct vmig_disk *d)
 {
@@ -404,6 +415,7 @@ static unsigned long vmig_disk_max_run(struct vmig_disk *d)
  * @d: a source disk
  * @st: the stream
  * @budget: bytes to send at most before returning (at least one run)
+ * @lose: test only (fault_inject): never send the run at the disk's start
  * @more: out: the sweep has not reached the end of the disk
  * @why: out: static text on failure
  *
@@ -414,11 +426,11 @@ static unsigned long vmig_disk_max_run(struct vmig_disk *d)
  * Return: 0 or a negative errno.
  */
 int vmig_disk_send(struct vmig_disk *d, struct vmig_stream *st, u64 budget,
-		   bool *more, const char **why)
+		   bool lose, bool *more, const char **why)
 {
 	unsigned long first, nr;
 	u64 sent0 = d->sent;
-	int ret;
+	int ret = 0;
 
 	*more = true;
 	do {
@@ -429,7 +441,10 @@ int vmig_disk_send(struct vmig_disk *d, struct vmig_stream *st, u64 budget,
 			*more = false;
 			return 0;
 		}
-		ret = vmig_disk_send_run(d, st, first, nr, false, why);
+		if (lose && !first)
+			vmig_disk_forget(d, first, nr);
+		else
+			ret = vmig_disk_send_run(d, st, first, nr, false, why);
 		if (ret)
 			return ret;
 		d->cursor = first + nr;
@@ -477,7 +492,7 @@ int vmig_disk_quiesce(struct vmig_disk *d, const char **why)
  * vmig_disk_send_final() - send every region still dirty
  * @d: a quiesced source disk
  * @st: the stream
- * @lose: test only (fault_inject): forget the regions instead of sending
+ * @lose: test only (fault_inject): never send the run at the disk's start
  * @why: out: static text on failure
  *
  * Context: the session's worker.
@@ -493,9 +508,8 @@ int vmig_disk_send_final(struct vmig_disk *d, struct vmig_stream *st,
 		first = vmig_track_next_dirty(d->t, from, &nr, vmig_disk_max_run(d));
 		if (!nr)
 			return 0;
-		if (lose) {
-			vmig_track_claim(d->t, first, nr);
-			vmig_track_release(d->t, true);
+		if (lose && !first) {
+			vmig_disk_forget(d, first, nr);
 			ret = 0;
 		} else {
 			ret = vmig_disk_send_run(d, st, first, nr, true, why);

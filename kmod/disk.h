@@ -36,7 +36,7 @@ void vmig_disk_stats(struct vmig_disk *d, struct vmig_disk_stats *st);
 
 int vmig_disk_send_hello(struct vmig_disk *d, struct vmig_stream *st);
 int vmig_disk_send(struct vmig_disk *d, struct vmig_stream *st, u64 budget,
-		   bool *more, const char **why);
+		   bool lose, bool *more, const char **why);
 int vmig_disk_quiesce(struct vmig_disk *d, const char **why);
 int vmig_disk_send_final(struct vmig_disk *d, struct vmig_stream *st,
 			 bool lose, const char **why);

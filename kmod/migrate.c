@@ -43,12 +43,12 @@
  */
 #define VMIG_FAULT_LOSE_FINAL_PASS	BIT(0)	/* pages dirty at switchover are lost */
 #define VMIG_FAULT_DROP_PAGE		BIT(1)	/* one page is never sent */
-#define VMIG_FAULT_LOSE_DISK		BIT(2)	/* disk regions dirty at switchover are lost */
+#define VMIG_FAULT_LOSE_DISK		BIT(2)	/* the disk's first regions are never sent */
 
 static unsigned int fault_inject;
 module_param(fault_inject, uint, 0644);
 MODULE_PARM_DESC(fault_inject,
-		 "test only: 1 lose the pages still dirty at switchover, 2 never send one page, 4 lose the disk regions still dirty at switchover");
+		 "test only: 1 lose the pages still dirty at switchover, 2 never send one page, 4 never send the disk's first regions");
 #define VMIG_ACK_TIMEOUT	(60 * HZ)
 /* Longest stretch of disk sending between two memory passes. */
 #define VMIG_DISK_SLICE_MS	100
@@ -306,7 +306,8 @@ static int vmig_migrate_disk_slice(struct vmig_session *s, bool *more,
 			return -ECANCELED;
 		if (vmig_switch_pending(s))
 			return 0;
-		ret = vmig_disk_send(s->disk, s->stream, VMIG_DISK_STEP, more, why);
+		ret = vmig_disk_send(s->disk, s->stream, VMIG_DISK_STEP,
+				     READ_ONCE(fault_inject) & VMIG_FAULT_LOSE_DISK, more, why);
 		if (ret)
 			return ret;
 		vmig_migrate_throttle(s, t0, s->stream->tx_bytes - bytes0);
