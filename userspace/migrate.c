@@ -886,7 +886,7 @@ static int mig_final(struct mig *m)
 	struct vmig_nl_error e;
 
 	/* The outcome is read: unlist the session now, not after its linger. */
-	vmig_sess_del(&m->nl, m->id, &e);
+	vmig_sess_dismiss(&m->nl, m->id, &e);
 
 	switch (s->state) {
 	case VMIG_STATE_DONE:

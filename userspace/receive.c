@@ -340,7 +340,7 @@ static int rcv_final(struct rcv *r)
 	char err[256];
 
 	/* The outcome is read: unlist the session now, not after its linger. */
-	vmig_sess_del(&r->nl, r->id, &e);
+	vmig_sess_dismiss(&r->nl, r->id, &e);
 
 	switch (r->last.state) {
 	case VMIG_STATE_DONE:

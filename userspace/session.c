@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "session.h"
 #include "util.h"
@@ -257,6 +258,20 @@ int vmig_sess_del(struct vmig_nl *nl, uint32_t id, struct vmig_nl_error *e)
 
 	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, id);
 	return vmig_nl_talk(nl, req, NULL, NULL, e);
+}
+
+/*
+ * Unlist an ended session whose outcome was read. Its final event can
+ * arrive a moment before the kernel makes it dismissable (EALREADY):
+ * retry briefly. Return: 0, or a positive errno with e filled.
+ */
+int vmig_sess_dismiss(struct vmig_nl *nl, uint32_t id, struct vmig_nl_error *e)
+{
+	int tries = 100, ret;
+
+	while ((ret = vmig_sess_del(nl, id, e)) == EALREADY && --tries)
+		usleep(10000);
+	return ret;
 }
 
 /* The session's attributes as JSON members, each preceded by a comma. */

@@ -286,7 +286,7 @@ static int sm_final(struct smove *m)
 	char table[512];
 
 	/* The outcome is read: unlist the session now, not after its linger. */
-	vmig_sess_del(&m->nl, m->id, &e);
+	vmig_sess_dismiss(&m->nl, m->id, &e);
 
 	if (m->last.state == VMIG_STATE_DONE) {
 		/* I/O goes to the destination already; this makes it plain. */

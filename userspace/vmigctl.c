@@ -55,7 +55,8 @@ const char *vmigctl_state_name(unsigned int state)
 const char *vmigctl_role_name(unsigned int role)
 {
 	return role == VMIG_ROLE_SOURCE ? "source" :
-	       role == VMIG_ROLE_DESTINATION ? "destination" : "unknown";
+	       role == VMIG_ROLE_DESTINATION ? "destination" :
+	       role == VMIG_ROLE_STORAGE ? "storage" : "unknown";
 }
 
 int help_main(int argc, char **argv)
