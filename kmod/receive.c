@@ -181,6 +181,22 @@ static void vmig_receive_disk_stats(struct vmig_session *s, struct vmig_stats *s
 	stats->disk_sent_bytes = ds.sent;
 }
 
+/* Socket errors mid-frame: the link, not the frame, is what failed. */
+static bool vmig_receive_conn_lost(int ret)
+{
+	switch (ret) {
+	case -ECONNRESET:
+	case -ECONNABORTED:
+	case -ENOTCONN:
+	case -EPIPE:
+	case -ETIMEDOUT:
+	case -EAGAIN:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /**
  * vmig_receive_run() - the destination worker's job
  * @s: a destination session with its VM and stream
@@ -289,7 +305,9 @@ void vmig_receive_run(struct vmig_session *s)
 		}
 		if (ret) {
 			if (!why)
-				why = "receiving guest memory failed";
+				why = vmig_receive_conn_lost(ret) ?
+				      "connection to the source lost" :
+				      "receiving guest memory failed";
 			break;
 		}
 		if (time_after(jiffies, next_report)) {

@@ -43,7 +43,10 @@ check_landed() {
 	before=$(vmm_cmd dst stats)
 	v=$(vmm_cmd dst resume) || { fail "$name" "dst resume: $v"; return 1; }
 	sleep 1
-	v=$(vmm_cmd dst guest-verify) || { fail "$name" "guest verify on destination: $v"; return 1; }
+	v=$(vmm_cmd dst guest-verify) || {
+		fail "$name" "guest verify on destination: $v; tvmm: $(tail -n 3 "$dst_dir/err" | tr '\n' ' ')"
+		return 1
+	}
 	after=$(vmm_cmd dst stats)
 	echo "# $name: source=destination hash $sh; dst before resume: $before; after: $after"
 	ok "$name"
@@ -230,7 +233,7 @@ fault_caught() {	# NAME FAULT_BITS
 		fail "$name" "fault not detected: rc $mig_rc/$rrc, hashes $sh $dh"
 	fi
 }
-fault_caught hash_check_catches_lost_final_writes 1
+fault_caught hash_check_catches_lost_redirtied_pages 1
 fault_caught hash_check_catches_a_dropped_page 2
 
 # --- after switchover the destination announces the VM's MAC --------------

@@ -291,20 +291,28 @@ else
 fi
 
 # --- a mirrored write fails on the destination: the guest never sees it -------
-# The destination is slow (the copy needs over 3 s); once the copy is past
-# its first 4 MiB, that range starts failing writes. Guest writes there
-# are mirrored (--sync-writes, the regions are copied already) and their
-# destination half fails: the move fails, the guest's writes do not.
+# The destination is slow (the copy takes over 3 s, 1 MiB per 100 ms, in
+# ascending order). Once the copy is past its first 12 MiB, the first 8 MiB
+# start failing writes. The writer's writes there are mirrored
+# (--sync-writes, the regions are copied and clean) and their destination
+# half fails: the move fails, the guest's writes do not. The writer issues
+# no discards or write-zeroes: those are not mirrored, they would dirty a
+# region and the failure would come from the copy instead.
 if dmsetup targets | grep -q '^delay'; then
 	fresh
 	mkdm slow "0 $SECTORS delay /dev/ram1 0 0 /dev/ram1 0 100"
 	mkdm bad "0 $SECTORS linear /dev/mapper/slow 0"
-	writer_start --iops 200
+	writer_start --iops 200 --zeroout-pct 0 --discard-pct 0
 	move --to /dev/mapper/bad --sync-writes &
 	mpid=$!
-	sleep 1.5
-	dmsetup reload bad --table "0 8192 error
-8192 $((SECTORS - 8192)) linear /dev/mapper/slow 8192" && dmsetup resume bad
+	# dmsetup status: <start> <len> vmig-track <dirty> <regions> <mode>
+	for _ in $(seq 400); do
+		set -- $(dmsetup status vmdisk 2> /dev/null)
+		[ "${6:-}" = mirror ] && [ "$4" -le $(($5 * 5 / 8)) ] && break
+		sleep 0.05
+	done
+	dmsetup reload bad --table "0 16384 error
+16384 $((SECTORS - 16384)) linear /dev/mapper/slow 16384" && dmsetup resume bad
 	wait $mpid
 	rc=$(sed -n 's/^rc=//p' "$T/m.rc" 2> /dev/null)
 	mfail=$(dmesg | sed -n 's/.*the destination failed \([0-9]*\) mirrored writes/\1/p' | tail -n 1)

@@ -38,9 +38,10 @@ vmm_cmd() {
 	eval "fdin=\${${name}_in} fdout=\${${name}_out}"
 	echo "$*" >&"$fdin" || { echo "ERR $name is gone"; return 1; }
 	if ! read -r -t "${VMM_CMD_TIMEOUT:-120}" line <&"$fdout"; then
-		echo "ERR $name did not answer '$*'"
+		echo "ERR $name did not answer '$*' (read status $?)"
 		return 1
 	fi
+	[ -n "$line" ] || line="ERR $name answered '$*' with an empty line"
 	echo "$line"
 	case $line in OK*) return 0 ;; *) return 1 ;; esac
 }
