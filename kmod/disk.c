@@ -37,6 +37,7 @@
 
 #include "blktrack.h"
 #include "disk.h"
+#include "session.h"
 #include "stream.h"
 #include "wire.h"
 
@@ -124,15 +125,30 @@ void vmig_disk_destroy(struct vmig_disk *d)
 }
 
 /* The block device behind a file, or 0 with extack set. */
-static dev_t vmig_disk_fd_dev(struct file *f, struct netlink_ext_ack *extack)
+/*
+ * The block device behind a disk-fd, with a reference the caller drops
+ * (fput), after the checks both ends share.
+ */
+static struct file *vmig_disk_fget(int fd, const char *name,
+				   struct netlink_ext_ack *extack)
 {
-	struct inode *inode = file_inode(f);
+	struct file *f;
 
-	if (!S_ISBLK(inode->i_mode)) {
-		NL_SET_ERR_MSG_MOD(extack, "disk-fd is not a block device");
-		return 0;
+	if (!*name) {
+		NL_SET_ERR_MSG_MOD(extack, "disk-name is empty");
+		return ERR_PTR(-EINVAL);
 	}
-	return inode->i_rdev;
+	f = fget(fd);
+	if (!f) {
+		NL_SET_ERR_MSG_MOD(extack, "disk-fd is not an open file");
+		return ERR_PTR(-EBADF);
+	}
+	if (!S_ISBLK(file_inode(f)->i_mode)) {
+		NL_SET_ERR_MSG_MOD(extack, "disk-fd is not a block device");
+		fput(f);
+		return ERR_PTR(-ENOTBLK);
+	}
+	return f;
 }
 
 /**
@@ -156,19 +172,11 @@ struct vmig_disk *vmig_disk_src_create(int fd, const char *name,
 	dev_t dev;
 	int ret;
 
-	if (!*name) {
-		NL_SET_ERR_MSG_MOD(extack, "disk-name is empty");
-		return ERR_PTR(-EINVAL);
-	}
-	f = fget(fd);
-	if (!f) {
-		NL_SET_ERR_MSG_MOD(extack, "disk-fd is not an open file");
-		return ERR_PTR(-EBADF);
-	}
-	dev = vmig_disk_fd_dev(f, extack);
+	f = vmig_disk_fget(fd, name, extack);
+	if (IS_ERR(f))
+		return ERR_CAST(f);
+	dev = file_inode(f)->i_rdev;
 	fput(f);
-	if (!dev)
-		return ERR_PTR(-ENOTBLK);
 
 	d = vmig_disk_alloc(name);
 	if (!d)
@@ -225,19 +233,9 @@ struct vmig_disk *vmig_disk_dst_create(int fd, const char *name,
 	struct file *f;
 	unsigned int i;
 
-	if (!*name) {
-		NL_SET_ERR_MSG_MOD(extack, "disk-name is empty");
-		return ERR_PTR(-EINVAL);
-	}
-	f = fget(fd);
-	if (!f) {
-		NL_SET_ERR_MSG_MOD(extack, "disk-fd is not an open file");
-		return ERR_PTR(-EBADF);
-	}
-	if (!vmig_disk_fd_dev(f, extack)) {
-		fput(f);
-		return ERR_PTR(-ENOTBLK);
-	}
+	f = vmig_disk_fget(fd, name, extack);
+	if (IS_ERR(f))
+		return ERR_CAST(f);
 	if (!(f->f_mode & FMODE_WRITE)) {
 		NL_SET_ERR_MSG_MOD(extack, "disk-fd is not open for writing");
 		fput(f);
@@ -278,6 +276,27 @@ void vmig_disk_stats(struct vmig_disk *d, struct vmig_disk_stats *st)
 			  (d->g.region_shift + SECTOR_SHIFT));
 	st->dirtied = (vmig_track_newly_dirty(d->t) - d->dirtied0) <<
 		      (d->g.region_shift + SECTOR_SHIFT);
+}
+
+/**
+ * vmig_disk_fold_stats() - put a session's disk in its statistics
+ * @d: the session's disk, or NULL
+ * @stats: the session's statistics
+ *
+ * A source's dirty disk bytes count as dirty pages too, so that one
+ * convergence rule covers memory and disk.
+ */
+void vmig_disk_fold_stats(struct vmig_disk *d, struct vmig_stats *stats)
+{
+	struct vmig_disk_stats ds;
+
+	if (!d)
+		return;
+	vmig_disk_stats(d, &ds);
+	stats->disk_bytes = ds.bytes;
+	stats->disk_sent_bytes = ds.sent;
+	stats->disk_dirty_bytes = ds.dirty;
+	stats->dirty_pages += ds.dirty >> PAGE_SHIFT;
 }
 
 /**

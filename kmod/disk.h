@@ -11,6 +11,7 @@
 
 struct netlink_ext_ack;
 struct vmig_disk;
+struct vmig_stats;
 struct vmig_stream;
 
 /**
@@ -33,6 +34,7 @@ struct vmig_disk *vmig_disk_dst_create(int fd, const char *name,
 				       struct netlink_ext_ack *extack);
 void vmig_disk_destroy(struct vmig_disk *d);
 void vmig_disk_stats(struct vmig_disk *d, struct vmig_disk_stats *st);
+void vmig_disk_fold_stats(struct vmig_disk *d, struct vmig_stats *stats);
 
 int vmig_disk_send_hello(struct vmig_disk *d, struct vmig_stream *st);
 int vmig_disk_send(struct vmig_disk *d, struct vmig_stream *st, u64 budget,

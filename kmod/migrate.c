@@ -315,20 +315,6 @@ static int vmig_migrate_disk_slice(struct vmig_session *s, bool *more,
 	return 0;
 }
 
-/* Fold the disk's figures into the session's. */
-static void vmig_migrate_disk_stats(struct vmig_session *s, struct vmig_stats *stats)
-{
-	struct vmig_disk_stats ds;
-
-	if (!s->disk)
-		return;
-	vmig_disk_stats(s->disk, &ds);
-	stats->disk_bytes = ds.bytes;
-	stats->disk_sent_bytes = ds.sent;
-	stats->disk_dirty_bytes = ds.dirty;
-	stats->dirty_pages += ds.dirty >> PAGE_SHIFT;
-}
-
 /*
  * Whether the guest wrote in the last instants before the stop depends on
  * scheduling; losing every harvest after the first pass does not, so the
@@ -391,7 +377,7 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 		return ret;
 	stats->sent_bytes = st->tx_bytes;
 	stats->dirty_pages = 0;
-	vmig_migrate_disk_stats(s, stats);
+	vmig_disk_fold_stats(s->disk, stats);
 	stats->downtime_us = ktime_us_delta(ktime_get(), s->switch_time);
 	return 0;
 }
@@ -440,7 +426,7 @@ void vmig_migrate_run(struct vmig_session *s)
 
 	stats.ram_bytes = vmig_layout_pages(&d.layout) << PAGE_SHIFT;
 	stats.dirty_pages = vmig_dirty_pending(&d);
-	vmig_migrate_disk_stats(s, &stats);
+	vmig_disk_fold_stats(s->disk, &stats);
 	vmig_session_update(s, &stats);
 	vmig_session_set_state(s, VMIG_STATE_PRECOPY, 0, NULL);
 	harvested = ktime_get();
@@ -486,7 +472,7 @@ void vmig_migrate_run(struct vmig_session *s)
 		stats.dirty_pages = vmig_dirty_pending(&d);
 		dirtied = (u64)n * PAGE_SIZE;
 		if (s->disk) {
-			vmig_migrate_disk_stats(s, &stats);
+			vmig_disk_fold_stats(s->disk, &stats);
 			vmig_disk_stats(s->disk, &ds);
 			dirtied += ds.dirtied - disk_dirtied;
 			disk_dirtied = ds.dirtied;

@@ -170,17 +170,6 @@ static int vmig_receive_state(struct vmig_session *s, u32 len, void *buf,
 	return vmig_state_apply(s->vm, kind, vcpu, buf, rlen, why);
 }
 
-static void vmig_receive_disk_stats(struct vmig_session *s, struct vmig_stats *stats)
-{
-	struct vmig_disk_stats ds;
-
-	if (!s->disk)
-		return;
-	vmig_disk_stats(s->disk, &ds);
-	stats->disk_bytes = ds.bytes;
-	stats->disk_sent_bytes = ds.sent;
-}
-
 /* Socket errors mid-frame: the link, not the frame, is what failed. */
 static bool vmig_receive_conn_lost(int ret)
 {
@@ -287,7 +276,7 @@ void vmig_receive_run(struct vmig_session *s)
 			}
 			/* An acknowledged disk is on stable storage. */
 			ret = vmig_disk_finish(s->disk, &why);
-			vmig_receive_disk_stats(s, &stats);
+			vmig_disk_fold_stats(s->disk, &stats);
 			stats.sent_bytes = st->rx_bytes;
 			vmig_session_update(s, &stats);
 			ack.error = cpu_to_le32(-ret);
@@ -311,7 +300,7 @@ void vmig_receive_run(struct vmig_session *s)
 			break;
 		}
 		if (time_after(jiffies, next_report)) {
-			vmig_receive_disk_stats(s, &stats);
+			vmig_disk_fold_stats(s->disk, &stats);
 			stats.sent_bytes = st->rx_bytes;
 			vmig_session_update(s, &stats);
 			next_report = jiffies + HZ / 4;
