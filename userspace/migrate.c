@@ -89,7 +89,6 @@ struct mig {
 	uint32_t nr_msrs;
 	int sock;
 	struct vmig_nl nl, ev;
-	uint32_t id;
 	struct vmig_policy policy;
 	struct vmig_throttle thr;
 	uint32_t page_size;
@@ -101,7 +100,7 @@ struct mig {
 	/* progress */
 	enum mig_phase phase;
 	uint64_t start_ms;
-	struct vmig_sess last;		/* every attribute seen, latest value */
+	struct vmig_follow f;		/* the session */
 	uint32_t last_iteration;	/* last pass fed to the policy */
 	uint64_t prev_sent;
 	uint64_t prev_elapsed_ms;
@@ -109,13 +108,8 @@ struct mig {
 	uint64_t last_est_ms;
 	bool stopped;			/* we sent SIGSTOP */
 	bool switchover_sent;
-	bool cancel_sent;
 	bool give_up;			/* second interrupt during switchover */
-	uint64_t cancel_deadline;	/* 0: wait for the final event */
-	uint64_t last_heard_ms;		/* last event or probe */
-	bool have_final;
 	bool tty, line_open, throttle_warned;
-	char reason[512];		/* why we gave up, first reason wins */
 };
 
 static void usage(void)
@@ -321,11 +315,11 @@ static int migrate_start(struct mig *m)
 			m->vm.nr_vcpus, m->nr_msrs);
 		return -1;
 	}
-	if (vmig_nl_talk(&m->nl, req, vmig_sess_id_cb, &m->id, &e)) {
+	if (vmig_nl_talk(&m->nl, req, vmig_sess_id_cb, &m->f.id, &e)) {
 		vmig_nl_perror("migrate-start", &e);
 		return -1;
 	}
-	if (!m->id) {
+	if (!m->f.id) {
 		fprintf(stderr, "vmigctl: migrate-start: the reply carries no session id\n");
 		return -1;
 	}
@@ -341,27 +335,14 @@ static void mig_cancel(struct mig *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void mig_cancel(struct mig *m, const char *fmt, ...)
 {
-	struct vmig_nl_error e;
 	va_list ap;
 
-	if (!m->reason[0]) {
-		va_start(ap, fmt);
-		vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
-		va_end(ap);
-	}
-	if (m->cancel_sent)
-		return;
-	m->cancel_sent = true;
-	m->cancel_deadline = m->switchover_sent ? 0 :
-			     vmig_now_ms() + MIG_CANCEL_WAIT_MS;
-	if (m->switchover_sent)
+	va_start(ap, fmt);
+	vmig_follow_vreason(&m->f, fmt, ap);
+	va_end(ap);
+	if (vmig_follow_cancel(&m->f, m->switchover_sent ? 0 : MIG_CANCEL_WAIT_MS) &&
+	    m->switchover_sent)
 		mig_note(m, "switchover in progress: asked to cancel, waiting for the outcome (interrupt again to stop waiting; the VMM stays stopped)");
-	/* Gone or ended: the final event is on its way or already queued. */
-	if (vmig_sess_del(&m->nl, m->id, &e) && e.err != ENOENT &&
-	    e.err != EALREADY) {
-		mig_newline(m);
-		vmig_nl_perror("cancel", &e);
-	}
 }
 
 static void fmt_eta(char *buf, size_t sz, uint64_t ms)
@@ -403,13 +384,13 @@ static void json_u64_or_null(const char *key, uint64_t v)
 static void mig_progress(struct mig *m, const struct vmig_policy_pass *ps,
 			 const struct vmig_policy_decision *d)
 {
-	const struct vmig_sess *s = &m->last;
+	const struct vmig_sess *s = &m->f.last;
 	char sent[16], rem[16], dirty[16], bw[16], eta[32], bar[11], disk[64];
 	uint64_t eta_ms = vmig_policy_eta_ms(ps);
 	unsigned int i, fill = 0;
 
 	if (vmigctl_json) {
-		printf("{\"event\":\"pass\",\"id\":%u", m->id);
+		printf("{\"event\":\"pass\",\"id\":%u", m->f.id);
 		vmig_sess_json(s);
 		printf(",\"remaining_bytes\":%llu", (unsigned long long)d->remaining_bytes);
 		json_u64_or_null("est_downtime_ms", d->est_downtime_ms);
@@ -593,7 +574,7 @@ again:
 		return;
 	}
 	req = vmig_nl_msg(&m->nl, VMIG_CMD_SWITCHOVER, 0);
-	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, m->id);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, m->f.id);
 	if (vmig_nl_talk(&m->nl, req, NULL, NULL, &e)) {
 		/*
 		 * A vCPU stopped inside an I/O read the VMM may not have served
@@ -617,7 +598,7 @@ again:
 
 static void mig_pass(struct mig *m)
 {
-	const struct vmig_sess *s = &m->last;
+	const struct vmig_sess *s = &m->f.last;
 	struct vmig_policy_pass ps = {
 		.iteration = s->iteration,
 		.dirty_pages = s->dirty_pages,
@@ -680,72 +661,30 @@ static void mig_pass(struct mig *m)
 	}
 }
 
-static void mig_on_event(const struct vmig_sess *s, void *data)
+static void mig_on_update(const struct vmig_sess *s, void *data)
 {
 	struct mig *m = data;
 
-	if (m->have_final)
-		return;
-	m->last_heard_ms = vmig_now_ms();
-	vmig_sess_merge(&m->last, s);
 	if (!VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE))
 		return;
-	if (vmig_sess_final(s->state)) {
-		m->have_final = true;
-	} else if (s->state == VMIG_STATE_PRECOPY && m->phase == MIG_PRECOPY &&
-		   !m->cancel_sent && VMIG_SESS_HAS(s, VMIG_A_SESSION_ITERATION) &&
-		   s->iteration > m->last_iteration) {
+	if (!m->f.have_final && s->state == VMIG_STATE_PRECOPY &&
+	    m->phase == MIG_PRECOPY && !m->f.cancel_sent &&
+	    VMIG_SESS_HAS(s, VMIG_A_SESSION_ITERATION) &&
+	    s->iteration > m->last_iteration) {
 		mig_pass(m);
 		return;
 	}
 	if (vmigctl_json) {
-		printf("{\"event\":\"state\",\"id\":%u", m->id);
+		printf("{\"event\":\"state\",\"id\":%u", m->f.id);
 		vmig_sess_json(s);
 		printf("}\n");
 		fflush(stdout);
 	}
 }
 
-/*
- * Ask for the session instead of waiting for its events: after an event
- * socket overflow, and after a long silence. A session is unlisted once
- * it ended, just after its final event was queued to us: on ENOENT that
- * event is either in the socket already or lost, and waiting on for it
- * would be forever.
- */
-static void mig_probe(struct mig *m)
-{
-	struct vmig_nl_error e;
-	struct vmig_sess s;
-
-	m->last_heard_ms = vmig_now_ms();
-	if (!vmig_sess_get(&m->nl, m->id, &s, &e)) {
-		if (vmig_sess_final(s.state) || s.iteration > m->last_iteration)
-			mig_on_event(&s, m);
-	} else if (e.err == ENOENT) {
-		vmig_events_drain(&m->ev, m->id, mig_on_event, m);
-		if (m->have_final)
-			return;
-		if (!m->reason[0])
-			snprintf(m->reason, sizeof(m->reason),
-				 "the session ended and its final event was lost");
-		m->give_up = true;
-	}
-}
-
-static void mig_drain(struct mig *m)
-{
-	int ret = vmig_events_drain(&m->ev, m->id, mig_on_event, m);
-
-	if (ret == ENOBUFS)
-		mig_probe(m);
-	else if (ret)
-		mig_warn(m, "events: %s", strerror(ret));
-}
-
 static void mig_report(struct mig *m, const char *result, const char *source)
 {
-	const struct vmig_sess *s = &m->last;
+	const struct vmig_sess *s = &m->f.last;
 	uint64_t total = vmig_now_ms() - m->start_ms;
 	uint64_t ms = VMIG_SESS_HAS(s, VMIG_A_SESSION_ELAPSED_MS) &&
 		      s->elapsed_ms ? s->elapsed_ms : total;
@@ -756,10 +695,10 @@ static void mig_report(struct mig *m, const char *result, const char *source)
 	mig_newline(m);
 	if (vmigctl_json) {
 		printf("{\"event\":\"report\",\"id\":%u,\"result\":\"%s\",\"source\":\"%s\"",
-		       m->id, result, source);
-		if (m->reason[0] && strcmp(result, "done")) {
+		       m->f.id, result, source);
+		if (m->f.reason[0] && strcmp(result, "done")) {
 			fputs(",\"reason\":", stdout);
-			vmig_json_str(m->reason);
+			vmig_json_str(m->f.reason);
 		}
 		printf(",\"total_ms\":%llu,\"passes\":%u,\"ram_bytes\":%llu,\"sent_bytes\":%llu,\"sent_pages\":%llu,\"zero_pages\":%llu",
 		       (unsigned long long)total, passes,
@@ -843,7 +782,7 @@ static int mig_failed(struct mig *m, const char *result)
 		mig_warn(m, "throttle: %s", m->thr.err);
 	mig_disk_restore(m);
 	mig_warn(m, "migration %s: %s; the VM %s on the source", result,
-		 m->reason, !strcmp(fate, "running") ? "keeps running" : "is stopped");
+		 m->f.reason, !strcmp(fate, "running") ? "keeps running" : "is stopped");
 	mig_report(m, result, fate);
 	return VMIGCTL_FAIL;
 }
@@ -851,27 +790,20 @@ static int mig_failed(struct mig *m, const char *result)
 /* No final event: resume only if the destination cannot have the VM. */
 static int mig_unresolved(struct mig *m)
 {
-	struct vmig_nl_error e;
-	struct vmig_sess s;
-
-	vmig_events_drain(&m->ev, m->id, mig_on_event, m);
-	if (m->have_final)
+	vmig_follow_drain(&m->f);
+	if (!m->f.have_final)
+		vmig_follow_probe(&m->f);
+	if (m->f.have_final)
 		return -1;	/* the caller handles the final state */
-	if (!vmig_sess_get(&m->nl, m->id, &s, &e) &&
-	    VMIG_SESS_HAS(&s, VMIG_A_SESSION_STATE) && vmig_sess_final(s.state)) {
-		mig_on_event(&s, m);
-		return -1;	/* the caller handles the final state */
-	}
 	if (!m->switchover_sent) {
-		if (!m->reason[0])
-			snprintf(m->reason, sizeof(m->reason), "cancelled");
-		return mig_failed(m, m->cancel_sent ? "cancelled" : "failed");
+		vmig_follow_reason(&m->f, "cancelled");
+		return mig_failed(m, m->f.cancel_sent ? "cancelled" : "failed");
 	}
 	if (vmig_throttle_undo(&m->thr))
 		mig_warn(m, "throttle: %s", m->thr.err);
 	mig_warn(m, "session %u: outcome of the switchover unknown (%s); process %d is left stopped%s: check 'vmigctl show %u', then resume it (kill -CONT) only if the destination does not run the VM",
-		 m->id, m->reason[0] ? m->reason : "no final event",
-		 (int)m->pid, m->nr_stop ? " with the --stop-pid processes" : "", m->id);
+		 m->f.id, m->f.reason[0] ? m->f.reason : "no final event",
+		 (int)m->pid, m->nr_stop ? " with the --stop-pid processes" : "", m->f.id);
 	/* The session may still hold the disk quiesced: its table stays. */
 	if (m->disk_tracking)
 		mig_warn(m, "%s keeps its vmig-track table; once the session is gone: dmsetup reload %s --table '%s' && dmsetup resume %s",
@@ -882,22 +814,20 @@ static int mig_unresolved(struct mig *m)
 
 static int mig_final(struct mig *m)
 {
-	const struct vmig_sess *s = &m->last;
+	const struct vmig_sess *s = &m->f.last;
 	struct vmig_nl_error e;
 
 	/* The outcome is read: unlist the session now, not after its linger. */
-	vmig_sess_dismiss(&m->nl, m->id, &e);
+	vmig_sess_dismiss(&m->nl, m->f.id, &e);
 
 	switch (s->state) {
 	case VMIG_STATE_DONE:
 		return mig_done(m);
 	case VMIG_STATE_FAILED:
-		vmig_sess_reason(s, m->reason, sizeof(m->reason));
+		vmig_sess_reason(s, m->f.reason, sizeof(m->f.reason));
 		return mig_failed(m, "failed");
 	default:
-		if (!m->reason[0])
-			snprintf(m->reason, sizeof(m->reason),
-				 "cancelled by another request (vmigctl cancel?)");
+		vmig_follow_reason(&m->f, "cancelled by another request (vmigctl cancel?)");
 		return mig_failed(m, "cancelled");
 	}
 }
@@ -913,27 +843,28 @@ static int mig_loop(struct mig *m)
 
 		/* An interrupt after the outcome arrived cancels nothing. */
 		if (vmig_interrupted)
-			mig_drain(m);
-		if (m->have_final)
+			vmig_follow_drain(&m->f);
+		if (m->f.have_final)
 			return mig_final(m);
 		if (vmig_interrupted) {
 			vmig_interrupted = 0;
-			if (m->cancel_sent)
+			if (m->f.cancel_sent)
 				m->give_up = true;
 			else
 				mig_cancel(m, "interrupted");
 		}
-		if (m->phase == MIG_PRECOPY && !m->cancel_sent) {
+		if (m->phase == MIG_PRECOPY && !m->f.cancel_sent) {
 			d = vmig_policy_tick(&m->policy, now - m->start_ms);
 			if (d.action == VMIG_POLICY_ABORT)
 				mig_cancel(m, "%s (%u s)", vmig_policy_reason_str(d.reason),
 					   m->pcfg.timeout_s);
 		}
-		if (!m->give_up && now - m->last_heard_ms >= MIG_PROBE_MS)
-			mig_probe(m);
-		if (m->have_final)
+		if (!m->give_up && now - m->f.last_heard_ms >= MIG_PROBE_MS)
+			vmig_follow_probe(&m->f);
+		if (m->f.have_final)
 			continue;
-		if (m->give_up || (m->cancel_deadline && now >= m->cancel_deadline)) {
+		if (m->give_up || m->f.lost ||
+		    (m->f.cancel_deadline && now >= m->f.cancel_deadline)) {
 			ret = mig_unresolved(m);
 			if (ret >= 0)
 				return ret;
@@ -944,7 +875,7 @@ static int mig_loop(struct mig *m)
 			mig_cancel(m, "poll: %s", strerror(errno));
 			m->give_up = true;
 		} else if (ret > 0) {
-			mig_drain(m);
+			vmig_follow_drain(&m->f);
 		}
 	}
 }
@@ -1050,19 +981,8 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 			else if (vmig_parse_pid(optarg, &m->stop_pid[m->nr_stop++]))
 				bad = "--stop-pid wants a process id";
 			break;
-		case 'h':
-			usage();
-			return VMIGCTL_USAGE;
-		case ':':
-			fprintf(stderr, "vmigctl: migrate: %s needs an argument\n",
-				argv[optind - 1]);
-			usage();
-			return VMIGCTL_USAGE;
 		default:
-			fprintf(stderr, "vmigctl: migrate: unknown option '%s'\n",
-				argv[optind - 1]);
-			usage();
-			return VMIGCTL_USAGE;
+			return vmig_opt_usage("migrate", c, argv, usage);
 		}
 		if (bad) {
 			fprintf(stderr, "vmigctl: migrate: %s\n", bad);
@@ -1163,7 +1083,8 @@ int migrate_main(int argc, char **argv)
 
 	vmig_signals_install();
 	m.start_ms = vmig_now_ms();
-	m.last_heard_ms = m.start_ms;
+	m.f = (struct vmig_follow){ .nl = &m.nl, .ev = &m.ev, .on_update = mig_on_update,
+				    .data = &m, .last_heard_ms = m.start_ms };
 	if (m.disk_name && mig_disk_track(&m))
 		goto out;
 	if (migrate_start(&m)) {
@@ -1179,7 +1100,7 @@ int migrate_main(int argc, char **argv)
 	m.disk_fd = -1;
 	if (vmigctl_json) {
 		printf("{\"event\":\"start\",\"id\":%u,\"pid\":%d,\"vcpus\":%u,\"to\":",
-		       m.id, (int)m.pid, m.nr_vcpus);
+		       m.f.id, (int)m.pid, m.nr_vcpus);
 		vmig_json_str(m.to);
 		if (m.disk_name) {
 			printf(",\"disk\":");
@@ -1190,7 +1111,7 @@ int migrate_main(int argc, char **argv)
 		printf("}\n");
 	} else {
 		printf("migrating process %d (%u vCPUs) to %s: session %u\n",
-		       (int)m.pid, m.nr_vcpus, m.to, m.id);
+		       (int)m.pid, m.nr_vcpus, m.to, m.f.id);
 		if (m.disk_name)
 			printf("with disk %s (%s) to %s\n", m.disk_dev,
 			       vmig_fmt_short(size, sizeof(size), m.dm.len << 9),

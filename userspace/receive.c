@@ -51,13 +51,8 @@ struct rcv {
 	struct vmig_nl nl, ev;
 	int lfd, conn;
 	char peer[INET6_ADDRSTRLEN + 8];
-	uint32_t id;
+	struct vmig_follow f;
 	uint64_t start_ms;
-	struct vmig_sess last;
-	bool have_final, cancel_sent, lost;
-	uint64_t cancel_deadline;
-	uint64_t last_heard_ms;
-	char reason[256];
 };
 
 static void usage(void)
@@ -208,11 +203,11 @@ static int receive_start(struct rcv *r)
 			r->vm.nr_vcpus);
 		return -1;
 	}
-	if (vmig_nl_talk(&r->nl, req, vmig_sess_id_cb, &r->id, &e)) {
+	if (vmig_nl_talk(&r->nl, req, vmig_sess_id_cb, &r->f.id, &e)) {
 		vmig_nl_perror("receive-start", &e);
 		return -1;
 	}
-	if (!r->id) {
+	if (!r->f.id) {
 		fprintf(stderr, "vmigctl: receive-start: the reply carries no session id\n");
 		return -1;
 	}
@@ -239,67 +234,16 @@ static int rcv_open_disk(struct rcv *r)
 	return -1;
 }
 
-static void rcv_on_event(const struct vmig_sess *s, void *data)
+static void rcv_on_update(const struct vmig_sess *s, void *data)
 {
 	struct rcv *r = data;
 
-	if (r->have_final)
-		return;
-	r->last_heard_ms = vmig_now_ms();
-	vmig_sess_merge(&r->last, s);
-	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE) && vmig_sess_final(s->state))
-		r->have_final = true;
 	if (vmigctl_json) {
-		printf("{\"event\":\"state\",\"id\":%u", r->id);
+		printf("{\"event\":\"state\",\"id\":%u", r->f.id);
 		vmig_sess_json(s);
 		printf("}\n");
 		fflush(stdout);
 	}
-}
-
-/*
- * After an event socket overflow or a long silence, ask instead. A
- * session is unlisted once it ended, just after its final event was
- * queued to us: on ENOENT that event is in the socket already, or lost
- * and the outcome cannot be learnt any more.
- */
-static void rcv_probe(struct rcv *r)
-{
-	struct vmig_nl_error e;
-	struct vmig_sess s;
-
-	r->last_heard_ms = vmig_now_ms();
-	if (!vmig_sess_get(&r->nl, r->id, &s, &e)) {
-		if (vmig_sess_final(s.state))
-			rcv_on_event(&s, r);
-	} else if (e.err == ENOENT) {
-		vmig_events_drain(&r->ev, r->id, rcv_on_event, r);
-		r->lost = !r->have_final;
-	}
-}
-
-static void rcv_drain(struct rcv *r)
-{
-	int ret = vmig_events_drain(&r->ev, r->id, rcv_on_event, r);
-
-	if (ret == ENOBUFS)
-		rcv_probe(r);
-	else if (ret)
-		fprintf(stderr, "vmigctl: events: %s\n", strerror(ret));
-}
-
-static void rcv_cancel(struct rcv *r, const char *why)
-{
-	struct vmig_nl_error e;
-
-	if (r->cancel_sent)
-		return;
-	snprintf(r->reason, sizeof(r->reason), "%s", why);
-	r->cancel_sent = true;
-	r->cancel_deadline = vmig_now_ms() + RCV_CANCEL_WAIT_MS;
-	if (vmig_sess_del(&r->nl, r->id, &e) && e.err != ENOENT &&
-	    e.err != EALREADY)
-		vmig_nl_perror("cancel", &e);
 }
 
 static void rcv_report(struct rcv *r, const char *result)
@@ -309,25 +253,25 @@ static void rcv_report(struct rcv *r, const char *result)
 
 	if (vmigctl_json) {
 		printf("{\"event\":\"report\",\"id\":%u,\"result\":\"%s\",\"pid\":%d,\"peer\":",
-		       r->id, result, (int)r->pid);
+		       r->f.id, result, (int)r->pid);
 		vmig_json_str(r->peer);
-		if (r->reason[0] && strcmp(result, "done")) {
+		if (r->f.reason[0] && strcmp(result, "done")) {
 			printf(",\"reason\":");
-			vmig_json_str(r->reason);
+			vmig_json_str(r->f.reason);
 		}
 		printf(",\"total_ms\":%llu", (unsigned long long)total);
-		vmig_sess_json(&r->last);
+		vmig_sess_json(&r->f.last);
 		printf("}\n");
 	} else if (!strcmp(result, "done")) {
 		printf("received the VM from %s into process %d in %s",
 		       r->peer, (int)r->pid, vmig_fmt_duration(dur, sizeof(dur), total));
-		if (VMIG_SESS_HAS(&r->last, VMIG_A_SESSION_RAM_BYTES)) {
-			vmig_fmt_short(size, sizeof(size), r->last.ram_bytes);
+		if (VMIG_SESS_HAS(&r->f.last, VMIG_A_SESSION_RAM_BYTES)) {
+			vmig_fmt_short(size, sizeof(size), r->f.last.ram_bytes);
 			printf(" (%s of RAM)", size);
 		}
 		if (r->disk)
 			printf(" with its disk (%s) on %s",
-			       vmig_fmt_short(size, sizeof(size), r->last.disk_bytes),
+			       vmig_fmt_short(size, sizeof(size), r->f.last.disk_bytes),
 			       r->disk);
 		printf("\n");
 	}
@@ -340,9 +284,9 @@ static int rcv_final(struct rcv *r)
 	char err[256];
 
 	/* The outcome is read: unlist the session now, not after its linger. */
-	vmig_sess_dismiss(&r->nl, r->id, &e);
+	vmig_sess_dismiss(&r->nl, r->f.id, &e);
 
-	switch (r->last.state) {
+	switch (r->f.last.state) {
 	case VMIG_STATE_DONE:
 		/* Done even if we asked to cancel: the source now counts on us. */
 		if (r->announce_dev &&
@@ -352,15 +296,13 @@ static int rcv_final(struct rcv *r)
 		rcv_report(r, "done");
 		return VMIGCTL_OK;
 	case VMIG_STATE_FAILED:
-		vmig_sess_reason(&r->last, r->reason, sizeof(r->reason));
-		fprintf(stderr, "vmigctl: receive failed: %s\n", r->reason);
+		vmig_sess_reason(&r->f.last, r->f.reason, sizeof(r->f.reason));
+		fprintf(stderr, "vmigctl: receive failed: %s\n", r->f.reason);
 		rcv_report(r, "failed");
 		return VMIGCTL_FAIL;
 	default:
-		if (!r->reason[0])
-			snprintf(r->reason, sizeof(r->reason),
-				 "cancelled by another request");
-		fprintf(stderr, "vmigctl: receive cancelled: %s\n", r->reason);
+		vmig_follow_reason(&r->f, "cancelled by another request");
+		fprintf(stderr, "vmigctl: receive cancelled: %s\n", r->f.reason);
 		rcv_report(r, "cancelled");
 		return VMIGCTL_FAIL;
 	}
@@ -369,48 +311,41 @@ static int rcv_final(struct rcv *r)
 static int rcv_loop(struct rcv *r)
 {
 	struct pollfd pfd = { .fd = mnl_socket_get_fd(r->ev.sock), .events = POLLIN };
-	struct vmig_nl_error e;
-	struct vmig_sess s;
-	char why[64];
 
 	for (;;) {
 		if (vmig_interrupted)
-			rcv_drain(r);
-		if (!r->have_final && vmig_now_ms() - r->last_heard_ms >= RCV_PROBE_MS)
-			rcv_probe(r);
-		if (r->have_final)
+			vmig_follow_drain(&r->f);
+		if (!r->f.have_final && vmig_now_ms() - r->f.last_heard_ms >= RCV_PROBE_MS)
+			vmig_follow_probe(&r->f);
+		if (r->f.have_final)
 			return rcv_final(r);
-		if (r->lost) {
-			snprintf(r->reason, sizeof(r->reason),
-				 "session %u ended and its final event was lost", r->id);
+		if (r->f.lost) {
 			fprintf(stderr, "vmigctl: receive: %s: the outcome is unknown; check on the source before running or discarding the VM\n",
-				r->reason);
+				r->f.reason);
 			rcv_report(r, "unknown");
 			return VMIGCTL_FAIL;
 		}
-		if (vmig_interrupted)
-			rcv_cancel(r, "interrupted");
-		if (rcv_timed_out(r)) {
-			snprintf(why, sizeof(why), "not done within %u s", r->timeout_s);
-			rcv_cancel(r, why);
+		if (vmig_interrupted) {
+			vmig_follow_reason(&r->f, "interrupted");
+			vmig_follow_cancel(&r->f, RCV_CANCEL_WAIT_MS);
 		}
-		if (r->cancel_sent && vmig_now_ms() >= r->cancel_deadline) {
-			rcv_drain(r);
-			if (r->have_final)
+		if (rcv_timed_out(r)) {
+			vmig_follow_reason(&r->f, "not done within %u s", r->timeout_s);
+			vmig_follow_cancel(&r->f, RCV_CANCEL_WAIT_MS);
+		}
+		if (r->f.cancel_sent && vmig_now_ms() >= r->f.cancel_deadline) {
+			vmig_follow_drain(&r->f);
+			if (!r->f.have_final)
+				vmig_follow_probe(&r->f);
+			if (r->f.have_final || r->f.lost)
 				continue;
-			if (!vmig_sess_get(&r->nl, r->id, &s, &e) &&
-			    VMIG_SESS_HAS(&s, VMIG_A_SESSION_STATE) &&
-			    vmig_sess_final(s.state)) {
-				rcv_on_event(&s, r);
-				continue;
-			}
 			fprintf(stderr, "vmigctl: receive: %s, and session %u did not end\n",
-				r->reason, r->id);
+				r->f.reason, r->f.id);
 			rcv_report(r, "unknown");
 			return VMIGCTL_FAIL;
 		}
 		if (poll(&pfd, 1, RCV_TICK_MS) > 0)
-			rcv_drain(r);
+			vmig_follow_drain(&r->f);
 	}
 }
 
@@ -464,19 +399,8 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 			if (!*optarg || strlen(optarg) > 255)
 				bad = "--disk wants a block device path of at most 255 bytes";
 			break;
-		case 'h':
-			usage();
-			return VMIGCTL_USAGE;
-		case ':':
-			fprintf(stderr, "vmigctl: receive: %s needs an argument\n",
-				argv[optind - 1]);
-			usage();
-			return VMIGCTL_USAGE;
 		default:
-			fprintf(stderr, "vmigctl: receive: unknown option '%s'\n",
-				argv[optind - 1]);
-			usage();
-			return VMIGCTL_USAGE;
+			return vmig_opt_usage("receive", c, argv, usage);
 		}
 		if (bad) {
 			fprintf(stderr, "vmigctl: receive: %s\n", bad);
@@ -507,6 +431,10 @@ int receive_main(int argc, char **argv)
 	r.lfd = -1;
 	r.conn = -1;
 	r.disk_fd = -1;
+	r.f.nl = &r.nl;
+	r.f.ev = &r.ev;
+	r.f.on_update = rcv_on_update;
+	r.f.data = &r;
 	ret = rcv_parse(&r, argc, argv);
 	if (ret)
 		return ret;
@@ -534,7 +462,7 @@ int receive_main(int argc, char **argv)
 	vmig_signals_install();
 	if (rcv_listen(&r) || rcv_accept(&r) || receive_start(&r))
 		goto out;
-	r.last_heard_ms = vmig_now_ms();
+	r.f.last_heard_ms = vmig_now_ms();
 	vmfind_close_kvm(&r.vm);
 	close(r.conn);
 	r.conn = -1;
@@ -543,7 +471,7 @@ int receive_main(int argc, char **argv)
 		close(r.disk_fd);
 	r.disk_fd = -1;
 	if (vmigctl_json) {
-		printf("{\"event\":\"start\",\"id\":%u,\"pid\":%d,\"peer\":", r.id,
+		printf("{\"event\":\"start\",\"id\":%u,\"pid\":%d,\"peer\":", r.f.id,
 		       (int)r.pid);
 		vmig_json_str(r.peer);
 		if (r.disk) {

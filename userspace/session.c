@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -309,4 +310,114 @@ void vmig_sess_json(const struct vmig_sess *s)
 			printf(",\"%s\":%llu", u64s[i].key,
 			       (unsigned long long)*(const uint64_t *)
 			       ((const char *)s + u64s[i].off));
+}
+
+/**
+ * vmig_follow_event() - take one update of the followed session
+ * @s: the update (an event or a session-get answer)
+ * @follow: the struct vmig_follow
+ *
+ * Nothing after the final state counts: a late event cannot undo it.
+ */
+void vmig_follow_event(const struct vmig_sess *s, void *follow)
+{
+	struct vmig_follow *f = follow;
+
+	if (f->have_final)
+		return;
+	f->last_heard_ms = vmig_now_ms();
+	vmig_sess_merge(&f->last, s);
+	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE) && vmig_sess_final(s->state))
+		f->have_final = true;
+	if (f->on_update)
+		f->on_update(s, f->data);
+}
+
+/**
+ * vmig_follow_probe() - ask for the session instead of waiting for events
+ * @f: the follower
+ *
+ * A session is unlisted once it ended, just after its final event was
+ * queued to us: on ENOENT that event is in the socket already, or it was
+ * lost and the outcome cannot be learnt any more (@f->lost).
+ */
+void vmig_follow_probe(struct vmig_follow *f)
+{
+	struct vmig_nl_error e;
+	struct vmig_sess s;
+
+	f->last_heard_ms = vmig_now_ms();
+	if (!vmig_sess_get(f->nl, f->id, &s, &e)) {
+		if ((VMIG_SESS_HAS(&s, VMIG_A_SESSION_STATE) && vmig_sess_final(s.state)) ||
+		    s.iteration > f->last.iteration)
+			vmig_follow_event(&s, f);
+	} else if (e.err == ENOENT) {
+		vmig_events_drain(f->ev, f->id, vmig_follow_event, f);
+		if (!f->have_final) {
+			f->lost = true;
+			vmig_follow_reason(f, "session %u ended and its final event was lost",
+					   f->id);
+		}
+	}
+}
+
+/**
+ * vmig_follow_drain() - take every queued event; catch up if some were lost
+ * @f: the follower
+ */
+void vmig_follow_drain(struct vmig_follow *f)
+{
+	int ret = vmig_events_drain(f->ev, f->id, vmig_follow_event, f);
+
+	if (ret == ENOBUFS)
+		vmig_follow_probe(f);
+	else if (ret)
+		fprintf(stderr, "vmigctl: events: %s\n", strerror(ret));
+}
+
+/**
+ * vmig_follow_vreason() - say why we gave up, unless a reason was given
+ * @f: the follower
+ * @fmt: printf format
+ * @ap: its arguments
+ */
+void vmig_follow_vreason(struct vmig_follow *f, const char *fmt, va_list ap)
+{
+	if (!f->reason[0])
+		vsnprintf(f->reason, sizeof(f->reason), fmt, ap);
+}
+
+/**
+ * vmig_follow_reason() - vmig_follow_vreason() with the arguments inline
+ * @f: the follower
+ * @fmt: printf format
+ */
+void vmig_follow_reason(struct vmig_follow *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmig_follow_vreason(f, fmt, ap);
+	va_end(ap);
+}
+
+/**
+ * vmig_follow_cancel() - ask the kernel to end the session, once
+ * @f: the follower
+ * @wait_ms: how long its final event may take to come; 0 for ever
+ *
+ * Return: true when this call sent the request.
+ */
+bool vmig_follow_cancel(struct vmig_follow *f, uint64_t wait_ms)
+{
+	struct vmig_nl_error e;
+
+	if (f->cancel_sent)
+		return false;
+	f->cancel_sent = true;
+	f->cancel_deadline = wait_ms ? vmig_now_ms() + wait_ms : 0;
+	/* Gone or ended: the final event is on its way or already queued. */
+	if (vmig_sess_del(f->nl, f->id, &e) && e.err != ENOENT && e.err != EALREADY)
+		vmig_nl_perror("cancel", &e);
+	return true;
 }

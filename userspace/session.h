@@ -12,6 +12,7 @@
 #ifndef VMIGCTL_SESSION_H
 #define VMIGCTL_SESSION_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,5 +47,34 @@ int vmig_sess_get(struct vmig_nl *nl, uint32_t id, struct vmig_sess *s,
 int vmig_sess_del(struct vmig_nl *nl, uint32_t id, struct vmig_nl_error *e);
 int vmig_sess_dismiss(struct vmig_nl *nl, uint32_t id, struct vmig_nl_error *e);
 void vmig_sess_json(const struct vmig_sess *s);
+
+/*
+ * Following a session to its final event, as every command that starts
+ * one does: events merged into last, session-get when events were lost
+ * or nothing was heard for a while, session-del to cancel.
+ */
+struct vmig_follow {
+	struct vmig_nl *nl, *ev;	/* requests; session-ntf events */
+	uint32_t id;
+	struct vmig_sess last;		/* every attribute seen, latest value */
+	bool have_final;		/* last.state is a final state */
+	bool lost;			/* unlisted, its final event lost */
+	bool cancel_sent;
+	uint64_t cancel_deadline;	/* 0: none */
+	uint64_t last_heard_ms;		/* last event or probe */
+	char reason[512];		/* why we gave up, first reason wins */
+	/* Each update after it is merged, the final one included. */
+	vmig_sess_cb on_update;
+	void *data;
+};
+
+void vmig_follow_event(const struct vmig_sess *s, void *follow);
+void vmig_follow_drain(struct vmig_follow *f);
+void vmig_follow_probe(struct vmig_follow *f);
+void vmig_follow_vreason(struct vmig_follow *f, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+void vmig_follow_reason(struct vmig_follow *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool vmig_follow_cancel(struct vmig_follow *f, uint64_t wait_ms);
 
 #endif

@@ -58,15 +58,10 @@ struct smove {
 
 	/* the session */
 	struct vmig_nl nl, ev;
-	uint32_t id;
-	struct vmig_sess last;
-	uint32_t last_iteration;
+	struct vmig_follow f;
+	uint32_t last_iteration;	/* last pass reported */
 	bool tracking;		/* the vmig-track table is loaded */
-	bool have_final;
-	bool cancel_sent;
-	uint64_t cancel_deadline;
-	uint64_t start_ms, last_heard_ms;
-	char reason[512];
+	uint64_t start_ms;
 };
 
 static void usage(void)
@@ -113,11 +108,11 @@ static int sm_start(struct smove *m)
 	mnl_attr_put_u32(req, VMIG_A_SESSION_DOWNTIME_MS, m->downtime_ms);
 	mnl_attr_put_u32(req, VMIG_A_SESSION_MAX_ITERATIONS, m->max_iterations);
 	mnl_attr_put_u32(req, VMIG_A_SESSION_STORAGE_FLAGS, m->flags);
-	if (vmig_nl_talk(&m->nl, req, vmig_sess_id_cb, &m->id, &e)) {
+	if (vmig_nl_talk(&m->nl, req, vmig_sess_id_cb, &m->f.id, &e)) {
 		vmig_nl_perror("storage-move", &e);
 		return -1;
 	}
-	if (!m->id) {
+	if (!m->f.id) {
 		sm_warn("the reply carries no session id");
 		return -1;
 	}
@@ -128,30 +123,21 @@ static void sm_cancel(struct smove *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void sm_cancel(struct smove *m, const char *fmt, ...)
 {
-	struct vmig_nl_error e;
 	va_list ap;
 
-	if (!m->reason[0]) {
-		va_start(ap, fmt);
-		vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
-		va_end(ap);
-	}
-	if (m->cancel_sent)
-		return;
-	m->cancel_sent = true;
-	m->cancel_deadline = vmig_now_ms() + SM_CANCEL_WAIT_MS;
-	if (vmig_sess_del(&m->nl, m->id, &e) && e.err != ENOENT &&
-	    e.err != EALREADY)
-		vmig_nl_perror("cancel", &e);
+	va_start(ap, fmt);
+	vmig_follow_vreason(&m->f, fmt, ap);
+	va_end(ap);
+	vmig_follow_cancel(&m->f, SM_CANCEL_WAIT_MS);
 }
 
 static void sm_progress(struct smove *m)
 {
-	const struct vmig_sess *s = &m->last;
+	const struct vmig_sess *s = &m->f.last;
 	char copied[16], rem[16], dirty[16], bw[16];
 
 	if (vmigctl_json) {
-		printf("{\"event\":\"pass\",\"id\":%u", m->id);
+		printf("{\"event\":\"pass\",\"id\":%u", m->f.id);
 		vmig_sess_json(s);
 		printf("}\n");
 	} else {
@@ -164,51 +150,14 @@ static void sm_progress(struct smove *m)
 	fflush(stdout);
 }
 
-static void sm_on_event(const struct vmig_sess *s, void *data)
+static void sm_on_update(const struct vmig_sess *s __attribute__((unused)), void *data)
 {
 	struct smove *m = data;
 
-	if (m->have_final)
-		return;
-	m->last_heard_ms = vmig_now_ms();
-	vmig_sess_merge(&m->last, s);
-	if (VMIG_SESS_HAS(s, VMIG_A_SESSION_STATE) && vmig_sess_final(s->state)) {
-		m->have_final = true;
-	} else if (m->last.iteration > m->last_iteration) {
-		m->last_iteration = m->last.iteration;
+	if (!m->f.have_final && m->f.last.iteration > m->last_iteration) {
+		m->last_iteration = m->f.last.iteration;
 		sm_progress(m);
 	}
-}
-
-/* Catch up after lost events or a long silence. */
-static void sm_probe(struct smove *m)
-{
-	struct vmig_nl_error e;
-	struct vmig_sess s;
-
-	m->last_heard_ms = vmig_now_ms();
-	if (!vmig_sess_get(&m->nl, m->id, &s, &e)) {
-		sm_on_event(&s, m);
-	} else if (e.err == ENOENT) {
-		vmig_events_drain(&m->ev, m->id, sm_on_event, m);
-		if (!m->have_final) {
-			if (!m->reason[0])
-				snprintf(m->reason, sizeof(m->reason),
-					 "the session ended and its final event was lost");
-			m->last.state = VMIG_STATE_FAILED;
-			m->have_final = true;
-		}
-	}
-}
-
-static void sm_drain(struct smove *m)
-{
-	int ret = vmig_events_drain(&m->ev, m->id, sm_on_event, m);
-
-	if (ret == ENOBUFS)
-		sm_probe(m);
-	else if (ret)
-		sm_warn("events: %s", strerror(ret));
 }
 
 /* Follow the session to its end. */
@@ -220,8 +169,8 @@ static void sm_loop(struct smove *m)
 		uint64_t now = vmig_now_ms();
 		int ret;
 
-		sm_drain(m);
-		if (m->have_final)
+		vmig_follow_drain(&m->f);
+		if (m->f.have_final)
 			return;
 		if (vmig_interrupted) {
 			vmig_interrupted = 0;
@@ -229,15 +178,17 @@ static void sm_loop(struct smove *m)
 		}
 		if (m->timeout_s && now - m->start_ms >= (uint64_t)m->timeout_s * 1000)
 			sm_cancel(m, "not done within %u s (--timeout)", m->timeout_s);
-		if (now - m->last_heard_ms >= SM_PROBE_MS)
-			sm_probe(m);
-		if (m->have_final)
+		if (now - m->f.last_heard_ms >= SM_PROBE_MS)
+			vmig_follow_probe(&m->f);
+		if (m->f.have_final)
 			return;
-		if (m->cancel_sent && now >= m->cancel_deadline) {
-			/* The kernel stops within one claim; this is a bug. */
-			sm_warn("session %u did not end after cancel", m->id);
-			m->last.state = VMIG_STATE_FAILED;
-			m->have_final = true;
+		if (m->f.lost ||
+		    (m->f.cancel_deadline && now >= m->f.cancel_deadline)) {
+			/* The kernel stops within one claim: this is a bug. */
+			if (!m->f.lost)
+				sm_warn("session %u did not end after cancel", m->f.id);
+			m->f.last.state = VMIG_STATE_FAILED;
+			m->f.have_final = true;
 			return;
 		}
 		ret = poll(&pfd, 1, SM_TICK_MS);
@@ -248,19 +199,19 @@ static void sm_loop(struct smove *m)
 
 static void sm_report(struct smove *m, const char *result, const char *where)
 {
-	const struct vmig_sess *s = &m->last;
+	const struct vmig_sess *s = &m->f.last;
 	uint64_t total = vmig_now_ms() - m->start_ms;
 	char size[16], copied[16], dur[16];
 
 	if (vmigctl_json) {
 		printf("{\"event\":\"report\",\"id\":%u,\"result\":\"%s\",\"device\":",
-		       m->id, result);
+		       m->f.id, result);
 		vmig_json_str(m->dev);
 		printf(",\"on\":");
 		vmig_json_str(where);
 		if (strcmp(result, "done")) {
 			printf(",\"reason\":");
-			vmig_json_str(m->reason);
+			vmig_json_str(m->f.reason);
 		}
 		printf(",\"total_ms\":%llu,\"passes\":%u,\"bytes\":%llu,\"copied_bytes\":%llu",
 		       (unsigned long long)total, s->iteration,
@@ -286,9 +237,9 @@ static int sm_final(struct smove *m)
 	char table[512];
 
 	/* The outcome is read: unlist the session now, not after its linger. */
-	vmig_sess_dismiss(&m->nl, m->id, &e);
+	vmig_sess_dismiss(&m->nl, m->f.id, &e);
 
-	if (m->last.state == VMIG_STATE_DONE) {
+	if (m->f.last.state == VMIG_STATE_DONE) {
 		/* I/O goes to the destination already; this makes it plain. */
 		snprintf(table, sizeof(table), "0 %llu linear %u:%u 0", m->dm.len,
 			 m->to_major, m->to_minor);
@@ -302,28 +253,28 @@ static int sm_final(struct smove *m)
 		return VMIGCTL_OK;
 	}
 
-	if (m->last.state == VMIG_STATE_FAILED && !m->cancel_sent) {
-		vmig_sess_reason(&m->last, m->reason, sizeof(m->reason));
+	if (m->f.last.state == VMIG_STATE_FAILED && !m->f.cancel_sent) {
+		vmig_sess_reason(&m->f.last, m->f.reason, sizeof(m->f.reason));
 		/* The kernel's word for a move that does not converge. */
-		if (m->last.error == -EAGAIN &&
+		if (m->f.last.error == -EAGAIN &&
 		    !(m->flags & VMIG_STORAGE_FLAGS_SYNC_WRITES))
-			snprintf(m->reason + strlen(m->reason),
-				 sizeof(m->reason) - strlen(m->reason),
+			snprintf(m->f.reason + strlen(m->f.reason),
+				 sizeof(m->f.reason) - strlen(m->f.reason),
 				 "; --sync-writes makes it converge");
-	} else if (!m->reason[0]) {
-		snprintf(m->reason, sizeof(m->reason),
-			 "cancelled by another request (vmigctl cancel?)");
+	} else {
+		vmig_follow_reason(&m->f,
+				   "cancelled by another request (vmigctl cancel?)");
 	}
 	if (m->tracking && sm_swap_table(m, m->dm.table, "restoring the table")) {
 		sm_warn("move %s: %s; %s still runs on its source through vmig-track: restore its table by hand: dmsetup reload %s --table '%s' && dmsetup resume %s",
-			m->last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
-			m->reason, m->dev, m->dm.name, m->dm.table, m->dm.name);
+			m->f.last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
+			m->f.reason, m->dev, m->dm.name, m->dm.table, m->dm.name);
 	} else {
 		sm_warn("move %s: %s; %s stays on its source",
-			m->last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
-			m->reason, m->dev);
+			m->f.last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
+			m->f.reason, m->dev);
 	}
-	sm_report(m, m->last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
+	sm_report(m, m->f.last.state == VMIG_STATE_FAILED ? "failed" : "cancelled",
 		  "source");
 	return VMIGCTL_FAIL;
 }
@@ -380,19 +331,8 @@ static int sm_parse(struct smove *m, int argc, char **argv)
 		case O_SYNCW:
 			m->flags |= VMIG_STORAGE_FLAGS_SYNC_WRITES;
 			break;
-		case 'h':
-			usage();
-			return VMIGCTL_USAGE;
-		case ':':
-			fprintf(stderr, "vmigctl: storage-move: %s needs an argument\n",
-				argv[optind - 1]);
-			usage();
-			return VMIGCTL_USAGE;
 		default:
-			fprintf(stderr, "vmigctl: storage-move: unknown option '%s'\n",
-				argv[optind - 1]);
-			usage();
-			return VMIGCTL_USAGE;
+			return vmig_opt_usage("storage-move", c, argv, usage);
 		}
 		if (bad) {
 			fprintf(stderr, "vmigctl: storage-move: %s\n", bad);
@@ -443,18 +383,19 @@ int storage_move_main(int argc, char **argv)
 	}
 	vmig_signals_install();
 	m.start_ms = vmig_now_ms();
-	m.last_heard_ms = m.start_ms;
+	m.f = (struct vmig_follow){ .nl = &m.nl, .ev = &m.ev, .on_update = sm_on_update,
+				    .data = &m, .last_heard_ms = m.start_ms };
 	ret = VMIGCTL_FAIL;
 	if (sm_start(&m))
 		goto out;
 	if (vmigctl_json) {
-		printf("{\"event\":\"start\",\"id\":%u,\"device\":", m.id);
+		printf("{\"event\":\"start\",\"id\":%u,\"device\":", m.f.id);
 		vmig_json_str(m.dev);
 		printf(",\"to\":");
 		vmig_json_str(m.to);
 		printf("}\n");
 	} else {
-		printf("session %u: moving %s (%s) to %s\n", m.id, m.dev, m.dm.name, m.to);
+		printf("session %u: moving %s (%s) to %s\n", m.f.id, m.dev, m.dm.name, m.to);
 	}
 	fflush(stdout);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "vmigctl.h"
 
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
@@ -283,4 +285,20 @@ void vmig_sock_tune(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms,
 		   sizeof(user_timeout_ms));
+}
+
+/*
+ * The end every command's getopt_long() switch shares: -h, an option
+ * without its argument, an unknown option. Return: VMIGCTL_USAGE.
+ */
+int vmig_opt_usage(const char *cmd, int opt, char **argv, void (*usage)(void))
+{
+	if (opt == ':')
+		fprintf(stderr, "vmigctl: %s: %s needs an argument\n", cmd,
+			argv[optind - 1]);
+	else if (opt != 'h')
+		fprintf(stderr, "vmigctl: %s: unknown option '%s'\n", cmd,
+			argv[optind - 1]);
+	usage();
+	return VMIGCTL_USAGE;
 }

@@ -18,6 +18,7 @@
 extern volatile sig_atomic_t vmig_interrupted;
 
 int vmig_parse_pid(const char *arg, pid_t *pid);
+int vmig_opt_usage(const char *cmd, int opt, char **argv, void (*usage)(void));
 int vmig_parse_u32(const char *arg, uint32_t *v);
 int vmig_parse_rate(const char *arg, uint64_t *v);
 int vmig_parse_ms(const char *seconds, uint64_t *ms);
