@@ -285,7 +285,7 @@ fail_midway() {	# NAME ACTION SRC_ERR_REGEX DST_ERR_REGEX
 	writer_stop
 	at=$(cat "$T/at" 2> /dev/null)
 	if [ "$mig_rc" != 1 ] || [ "$rrc" = 0 ]; then
-		fail "$name" "migrate rc $mig_rc ($(tail -1 "$T/mig.err")), receive rc $rrc"
+		fail "$name" "migrate rc $mig_rc ($(tail -1 "$T/mig.err")), receive rc $rrc ($(tail -1 "$T/recv.err"))"
 	elif ! grep -Eq "$want_src" "$T/mig.err" || ! grep -Eq "$want_dst" "$T/recv.err"; then
 		fail "$name" "source: $(tail -1 "$T/mig.err"); destination: $(tail -1 "$T/recv.err")"
 	elif [ "${at:-0}" -le 0 ] || [ "$at" -ge $((SECTORS * 512)) ]; then
@@ -312,7 +312,7 @@ migrate --stop-pid "$wpid"
 rrc=$(wait_receive)
 name=failed_switchover_resumes_stopped_processes
 if [ "$mig_rc" != 1 ] || [ "$rrc" != 1 ]; then
-	fail $name "migrate rc $mig_rc ($(tail -1 "$T/mig.err")), receive rc $rrc"
+	fail $name "migrate rc $mig_rc ($(tail -1 "$T/mig.err")), receive rc $rrc ($(tail -1 "$T/recv.err"))"
 elif ! grep -q "the source sent no disk, but this end expected one" "$T/recv.err" ||
      ! grep -q "stopping process .* and the --stop-pid processes" "$T/mig.out"; then
 	fail $name "source: $(tail -1 "$T/mig.err"); destination: $(tail -1 "$T/recv.err")"

@@ -49,6 +49,11 @@ vmm_cmd() {
 vmm_kill() {
 	local name=$1 pid dir
 	eval "pid=\${${name}_pid} dir=\${${name}_dir}"
+	# A VMM that died on its own says why on stderr (tvmm: ERR exit=...).
+	if [ -n "$pid" ] && [ -s "$dir/err" ] &&
+	   ! awk '$3 != "Z" { alive = 1 } END { exit !alive }' "/proc/$pid/stat" 2>/dev/null; then
+		echo "# $name VMM $pid had exited: $(tail -n 3 "$dir/err" | tr '\n' ' ')"
+	fi
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
 	[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
