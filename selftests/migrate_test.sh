@@ -200,7 +200,10 @@ else
 fi
 
 # --- a guest that dirties faster than the link -------------------------------
-fresh "$LAYOUT1 --vcpus 2" "$LAYOUT1 --vcpus 2" && start_receive
+# 20 MB/s of dirty pages against a 3 MB/s link. Not an unlimited writer:
+# two vCPUs faulting on write-protected pages at full speed starved the
+# test VM enough for TCP to give up on the link (TCP_USER_TIMEOUT).
+fresh "$LAYOUT1 --vcpus 2 --rate 5000" "$LAYOUT1 --vcpus 2" && start_receive
 migrate --max-bandwidth 3M --downtime-ms 100 --max-iterations 12 --timeout 60
 rrc=$(wait_receive)
 if [ "$mig_rc" -eq 0 ] && [ "$rrc" = 0 ]; then

@@ -631,8 +631,9 @@ TEST_F_TIMEOUT(vmm, cli, 90)
 			 "1:0x10000000:1M", "--vcpus", "2", "--batch", "4",
 			 "--rate", "20000", NULL };
 	char *wargv[] = { bin, "--wait", NULL };
+	char *oargv[] = { bin, "--vcpus", "1", NULL };
 	unsigned int gmin = 0, gmax = 0, byte;
-	unsigned long long pages = 0;
+	unsigned long long pages = 0, rip;
 	struct cli c;
 	ssize_t n;
 	int i;
@@ -704,21 +705,29 @@ TEST_F_TIMEOUT(vmm, cli, 90)
 	ASSERT_EQ(0, cli_wait(&c));
 
 	/*
-	 * Running it without loading anything executes from the reset
-	 * vector, where there is no memory: a fatal exit, reported on stderr.
+	 * A guest that leaves the protocol (an OUT to a port nobody serves)
+	 * is a fatal exit, reported on stderr. Made by writing that
+	 * instruction where the stopped vCPU resumes, not by running an
+	 * unloaded guest: its instruction-emulation failure at the reset
+	 * vector was followed by corrupted kernel stacks in the nested test
+	 * VM (QEMU TCG).
 	 */
-	ASSERT_EQ(0, cli_start(&c, wargv, true));
+	ASSERT_EQ(0, cli_start(&c, oargv, true));
 	ASSERT_TRUE(prefix(cli_read(&c), "READY pid="));
 	ASSERT_TRUE(prefix(cli_read(&c), "SLOT id=0"));
+	ASSERT_STREQ("OK", cli_cmd(&c, "stop"));
+	ASSERT_TRUE(prefix(cli_cmd(&c, "regs"), "OK rip=0x"));
+	ASSERT_EQ(1, sscanf(c.line, "OK rip=0x%llx", &rip));
+	ASSERT_STREQ("OK", cli_cmd(&c, "poke 0x%llx 0xe6", rip));	/* out %al, */
+	ASSERT_STREQ("OK", cli_cmd(&c, "poke 0x%llx 0x99", rip + 1));	/* $0x99 */
 	fprintf(c.in, "resume\n");
 	fflush(c.in);
 	fatal[0] = 0;
 	while (*cli_read(&c))
 		if (prefix(c.line, "ERR exit="))
 			snprintf(fatal, sizeof(fatal), "%s", c.line);
-	TH_LOG("unloaded guest: %s", fatal);
-	ASSERT_TRUE(prefix(fatal, "ERR exit="));
-	ASSERT_NE(NULL, strstr(fatal, " rip=0x"));
+	TH_LOG("guest left the protocol: %s", fatal);
+	ASSERT_TRUE(prefix(fatal, "ERR exit=io:out:0x99 rip=0x"));
 	ASSERT_EQ(1, cli_wait(&c));
 }
 
