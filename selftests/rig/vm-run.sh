@@ -9,11 +9,7 @@ kver=$1
 cmd=$2
 here=$(cd "$(dirname "$0")" && pwd)
 timeout=${VMIG_RIG_TIMEOUT:-1800}
-# VMIG_RIG_APPEND: more kernel parameters (debugging, e.g. page_poison=1).
-# transparent_hugepage=never: with THP the test VMMs' memory is collapsed
-# and remapped behind running nested guests; under TCG's nested SVM that
-# preceded guests jumping to garbage (KVM internal_error at a wild RIP)
-# and kernel stacks with their end overwritten.
+# VMIG_RIG_APPEND: more kernel parameters (debugging, e.g. debug_pagealloc=on)
 mem=${VMIG_RIG_MEM:-2048}
 
 work=$(mktemp -d)
@@ -24,7 +20,7 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
 	-nographic -no-reboot -nic none \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic rdinit=/init transparent_hugepage=never ${VMIG_RIG_APPEND:-}" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic rdinit=/init ${VMIG_RIG_APPEND:-}" \
 	< /dev/null 2>&1 | grep -av "^qemu-system-x86_64: warning: TCG doesn't support" \
 	| tee "$work/console" | tr -d '\r'
 rc=$(sed -n 's/.*VMIG-RIG-EXIT \([0-9]*\).*/\1/p' "$work/console" | tail -n 1)
