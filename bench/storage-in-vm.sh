@@ -81,23 +81,9 @@ best() {	# best max|min: of the numbers on stdin
 # Field of vmigctl's JSON report line: "name":number
 jfield() { sed -n "s/.*\"report\".*\"$2\":\([0-9]*\).*/\1/p" "$1" | tail -n 1; }
 
-# dmsetup create without udev: make the node, and prove it is a block
-# device; tools writing to a missing /dev/mapper path create a regular
-# file there and report success.
-mkdm() {	# mkdm NAME TABLE
-	dmsetup create "$1" --table "$2" > /dev/null && dmsetup mknodes "$1" &&
-		test -b "/dev/mapper/$1"
-}
-
-rmdm() {
-	local d
-	for d in "$@"; do
-		dmsetup info "$d" > /dev/null 2>&1 || continue
-		dmsetup resume "$d" 2> /dev/null
-		dmsetup remove --retry "$d" > /dev/null 2>&1 ||
-			echo "# cannot remove $d: $(dmsetup info "$d" 2>&1 | tr '\n' ' ')" >&2
-	done
-}
+# mkdm and rmdm, shared with the storage tests: no udev here, so mkdm
+# makes the node and proves it is a block device.
+. "$top/selftests/lib/dm.sh"
 
 lvm_down() {
 	L vgs "$VG" > /dev/null 2>&1 || return 0
