@@ -27,7 +27,7 @@ VMIGCTL_SRCS := $(wildcard userspace/*.c)
 MOD_SRCS := Kbuild $(wildcard kmod/*.[ch] kmod/compat/*.h) $(GENERATED)
 
 .PHONY: unittests all module kernels vmigctl selftests gen gen-check w1 sparse \
-	checkpatch lint install dkms-install setup ksrc check demo clean
+	checkpatch lint install dkms-install setup ksrc check demo run-tests run-demo clean
 
 all: kernels vmigctl
 
@@ -128,12 +128,20 @@ install: module vmigctl
 	install -D -m 0644 userspace/vmigctl.8 $(DESTDIR)/usr/share/man/man8/vmigctl.8
 
 # ---- the two README commands ---------------------------------------------
+# KVERS is read when make starts, before setup may have installed the
+# kernels: what runs after setup is a new make, which reads it again.
 check: setup
 	@$(MAKE) -s ksrc kernels vmigctl selftests
-	@selftests/run.sh $(KVERS)
+	@$(MAKE) -s run-tests
 
 demo: setup
 	@$(MAKE) -s ksrc kernels vmigctl selftests
+	@$(MAKE) -s run-demo
+
+run-tests:
+	@selftests/run.sh $(KVERS)
+
+run-demo:
 	@selftests/demo.sh $(lastword $(KVERS))
 
 clean:
