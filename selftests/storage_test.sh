@@ -39,7 +39,7 @@ ok() { n=$((n + 1)); echo "ok $n $1"; echo "#   at $(($(date +%s) - START)) s"; 
 fail() { n=$((n + 1)); failed=1; echo "not ok $n $1 # $2"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 
-DEVS="vmdisk small bad slow holder"	# removed in this order
+DEVS="vmdisk small bad slow holder thin pool tdata tmeta"	# removed in this order
 
 cleanup() {
 	[ -n "$wpid" ] && kill -TERM "$wpid" 2> /dev/null && wait "$wpid" 2> /dev/null
@@ -127,7 +127,7 @@ dmsetup targets | grep -q '^vmig-track' || { echo "1..0 # SKIP vmig-track target
 RAM0=$(stat -L -c '%t:%T' /dev/ram0 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 RAM1=$(stat -L -c '%t:%T' /dev/ram1 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 
-echo "1..14"
+echo "1..15"
 
 # --- the target alone: records writes per region, passes I/O through -------
 fresh
@@ -230,6 +230,28 @@ writer_start
 move --to /dev/mapper/bad
 check_aborted "destination_error_aborts_move" "writing the destination failed"
 rmdm bad
+
+# --- a destination that runs out of space mid-copy: ENOSPC aborts the same way --
+# A thin volume as large as the device over a pool of 8 MiB: the size check
+# passes, the copy's writes fail with ENOSPC once the pool is full
+# (error_if_no_space: at once, not after the pool's queueing timeout).
+if modprobe dm-thin-pool 2> /dev/null && dmsetup targets | grep -q '^thin-pool'; then
+	fresh
+	dd if=/dev/zero of=/dev/ram1 bs=4k count=1 oflag=direct status=none
+	mkdm tmeta "0 8192 linear /dev/ram1 0" &&
+	mkdm tdata "0 16384 linear /dev/ram1 8192" &&
+	mkdm pool "0 16384 thin-pool /dev/mapper/tmeta /dev/mapper/tdata 128 0 1 error_if_no_space" &&
+	dmsetup message pool 0 "create_thin 0" &&
+	mkdm thin "0 $SECTORS thin /dev/mapper/pool 0"
+	writer_start
+	move --to /dev/mapper/thin
+	check_aborted "destination_out_of_space_aborts_move" \
+		"writing the destination failed (No space left on device)"
+	echo "# pool: $(dmsetup status pool 2>&1)"
+	rmdm thin pool tdata tmeta
+else
+	skip "destination_out_of_space_aborts_move" "no dm-thin-pool"
+fi
 
 # --- cancel in the middle --------------------------------------------------------
 if dmsetup targets | grep -q '^delay'; then
