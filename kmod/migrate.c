@@ -364,6 +364,9 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 	ret = vmig_state_send(s->vm, st, &s->msrs, why);
 	if (ret)
 		return ret;
+	ret = vmig_session_commit(s);
+	if (ret)
+		return ret;
 	ret = vmig_stream_send(st, VMIG_WIRE_END, NULL, 0, 0, false);
 	if (ret) {
 		*why = "sending the end of the VM state failed";
@@ -504,6 +507,14 @@ out_stop_dirty:
 out_leave:
 	vmig_vm_leave(vm);
 out:
+	/*
+	 * A cancel shuts the connection down, so the send or receive it
+	 * interrupts fails with EPIPE or end of stream: that is the cancel.
+	 */
+	if (ret && vmig_session_cancelled(s)) {
+		ret = -ECANCELED;
+		why = NULL;
+	}
 	vmig_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
 	if (!ret)
 		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);

@@ -212,6 +212,9 @@ int vmig_nl_session_del_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = vmig_session_cancel(s);
 	if (ret == -EALREADY)
 		NL_SET_ERR_MSG_MOD(info->extack, "session is ending; retry to dismiss it");
+	else if (ret == -EBUSY)
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "the VM state is sent; the destination's answer decides the outcome");
 	vmig_session_put(s);
 	return ret;
 }

@@ -316,6 +316,9 @@ out_leave:
 out_free:
 	kvfree(buf);
 out:
+	/* As on the source: a receive our cancel cut short is the cancel. */
+	if (ret && vmig_session_cancelled(s))
+		ret = -ECANCELED;
 	if (!ret)
 		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
 	else if (ret == -ECANCELED)

@@ -305,7 +305,8 @@ bool vmig_session_cancelled(struct vmig_session *s)
  * that has ended is unlisted at once instead of after its linger time.
  *
  * Context: process context.
- * Return: 0, or -EALREADY when the session is still winding down.
+ * Return: 0, -EALREADY when the session is still winding down, or -EBUSY
+ * when a source has committed (vmig_session_commit()).
  */
 int vmig_session_cancel(struct vmig_session *s)
 {
@@ -316,13 +317,41 @@ int vmig_session_cancel(struct vmig_session *s)
 		vmig_session_discard(s);
 		return 0;
 	}
-	WRITE_ONCE(s->cancel, true);
-	wake_up(&s->wq);
 	mutex_lock(&s->io_lock);
+	if (s->committed) {
+		mutex_unlock(&s->io_lock);
+		return -EBUSY;
+	}
+	WRITE_ONCE(s->cancel, true);
 	if (s->stream)
 		vmig_stream_shutdown(s->stream);
 	mutex_unlock(&s->io_lock);
+	wake_up(&s->wq);
 	return 0;
+}
+
+/**
+ * vmig_session_commit() - a source is about to send its END frame
+ * @s: the source session, from its worker
+ *
+ * Once the destination has the whole VM it may resume it, so the source
+ * must not resume on a cancel any more: only the destination's answer (or
+ * its absence) decides. Lost answers still fail the source; this closes
+ * the window in which an operator's cancel would run the VM twice.
+ *
+ * Return: 0, or -ECANCELED when a cancel came first.
+ */
+int vmig_session_commit(struct vmig_session *s)
+{
+	int ret = 0;
+
+	mutex_lock(&s->io_lock);
+	if (s->cancel)
+		ret = -ECANCELED;
+	else
+		s->committed = true;
+	mutex_unlock(&s->io_lock);
+	return ret;
 }
 
 /**

@@ -74,7 +74,10 @@ struct vmig_stats {
  *	worker when it ends
  * @msrs: MSRs to carry (source only)
  * @wq: the worker waits here for @switch_req or @cancel
- * @cancel: set once by session-del or module unload
+ * @cancel: set once by session-del, under @io_lock
+ * @committed: the source sent its END frame, under @io_lock: from then on
+ *	the destination's answer alone decides the outcome, and a cancel
+ *	(which would resume the source) is refused
  * @switch_req: switchover requested and not yet answered
  * @switch_done: the worker's answer to a switchover request
  * @switch_ret: the answer: 0 (switchover under way) or a negative errno
@@ -101,7 +104,7 @@ struct vmig_session {
 	const char *why;
 	struct vmig_stats stats;
 
-	struct mutex io_lock; /* protects vm, stream, disk pointers */
+	struct mutex io_lock; /* protects vm, stream, disk pointers; cancel vs committed */
 	struct vmig_vm *vm;
 	struct vmig_stream *stream;
 	struct vmig_disk *disk;
@@ -109,6 +112,7 @@ struct vmig_session {
 
 	wait_queue_head_t wq;
 	bool cancel;
+	bool committed;
 	bool switch_req;
 	struct completion switch_done;
 	int switch_ret;
@@ -127,6 +131,7 @@ struct vmig_session *vmig_session_lookup(struct net *net, u32 id);
 struct vmig_session *vmig_session_next(struct net *net, u32 *id);
 void vmig_session_put(struct vmig_session *s);
 int vmig_session_cancel(struct vmig_session *s);
+int vmig_session_commit(struct vmig_session *s);
 enum vmig_state vmig_session_state(struct vmig_session *s, int *error,
 				   const char **why, struct vmig_stats *stats);
 void vmig_session_set_state(struct vmig_session *s, enum vmig_state state,

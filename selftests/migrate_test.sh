@@ -59,7 +59,7 @@ fresh() {	# fresh "src tvmm args" "dst tvmm args"
 	vmm_start dst $VMIG_DST_NS $2 --wait || return 1
 }
 
-echo "1..17"
+echo "1..20"
 
 # --- a guest writing continuously moves and carries on ---------------------
 fresh "$LAYOUT1 --vcpus 1 --rate 20000" "$LAYOUT1 --vcpus 1" && start_receive
@@ -172,6 +172,83 @@ fail_midway connection_cut_in_precopy 'ip -n $VMIG_SRC_NS link set vsrc down' \
 	"sending guest memory failed" "connection to the source lost"
 fail_midway destination_vmm_dies 'kill -KILL $dst_pid' \
 	"sending guest memory failed" "destination VMM exited"
+
+# --- a cancel is a cancel even when it cuts a blocked send or receive short ---
+# The cancel shuts the connection down; the I/O it interrupts then fails
+# with EPIPE or end of stream, which must not be reported as a broken link.
+session_id() {	# in_src|in_dst
+	$1 vmigctl -j show | python3 -c "import json,sys; print(json.load(sys.stdin)[0][\"id\"])"
+}
+fresh "$LAYOUT1 --vcpus 1 --rate 2000" "$LAYOUT1 --vcpus 1"
+in_dst python3 "$top/selftests/stalled_dest.py" $VMIG_DST_IP $PORT 30 after-hello > "$T/stall.out" 2>&1 &
+staller=$!
+for _ in $(seq 50); do grep -q listening "$T/stall.out" && break; sleep 0.1; done
+# Full pages and no bandwidth limit: the socket buffers fill in well under
+# 3 s, then the source's worker sits in a send.
+( sleep 3; in_src ss -Htn state established "( dport = :$PORT )" > "$T/ss.out"
+  in_src vmigctl cancel "$(session_id in_src)" ) &
+actor=$!
+migrate --no-zero-detect
+wait $actor
+pkill -f stalled_dest.py; wait $staller 2> /dev/null
+sendq=$(awk '{print $2; exit}' "$T/ss.out")
+if [ "$mig_rc" -eq 1 ] && grep -q stalled "$T/stall.out" && [ "${sendq:-0}" -gt 0 ] &&
+   grep -q "migration cancelled: cancelled by another request" "$T/mig.err" &&
+   source_still_runs && sessions_gone; then
+	echo "# source blocked with $sendq bytes unsent: $(tail -1 "$T/mig.err")"
+	ok "cancel_while_send_blocked_reports_cancel"
+else
+	fail "cancel_while_send_blocked_reports_cancel" "migrate rc $mig_rc ($(tail -1 "$T/mig.err")); send queue: $(cat "$T/ss.out"); stalled destination: $(cat "$T/stall.out")"
+fi
+
+# --- no cancel once the destination has the whole VM --------------------------
+# The destination reads everything up to END and never answers. A cancel
+# then is refused (the destination might be running the VM already); the
+# destination closing without an answer 8 s later fails the source, which
+# resumes.
+fresh "$LAYOUT1 --vcpus 1 --rate 2000" "$LAYOUT1 --vcpus 1"
+in_dst python3 "$top/selftests/stalled_dest.py" $VMIG_DST_IP $PORT 8 at-end > "$T/stall.out" 2>&1 &
+staller=$!
+for _ in $(seq 50); do grep -q listening "$T/stall.out" && break; sleep 0.1; done
+( for _ in $(seq 600); do grep -q "got END" "$T/stall.out" && break; sleep 0.1; done
+  in_src vmigctl cancel "$(session_id in_src)" > "$T/cancel.out" 2>&1
+  echo "rc $?" >> "$T/cancel.out" ) &
+actor=$!
+migrate
+wait $actor
+wait $staller 2> /dev/null
+if [ "$mig_rc" -eq 1 ] && grep -q "rc 1" "$T/cancel.out" &&
+   grep -q "the VM state is sent; the destination's answer decides the outcome" "$T/cancel.out" &&
+   grep -q "no acknowledgment from the destination" "$T/mig.err" &&
+   source_still_runs && sessions_gone; then
+	echo "# cancel: $(head -1 "$T/cancel.out")"
+	echo "# source: $(tail -1 "$T/mig.err")"
+	ok "cancel_refused_after_end_source_resumes_without_ack"
+else
+	fail "cancel_refused_after_end_source_resumes_without_ack" "migrate rc $mig_rc ($(tail -1 "$T/mig.err")); cancel: $(cat "$T/cancel.out"); destination: $(cat "$T/stall.out")"
+fi
+
+fresh "$LAYOUT1 --vcpus 1" "$LAYOUT1 --vcpus 1"
+dh0=$(vmm_cmd dst hash)
+start_receive
+in_src python3 "$top/selftests/wire_craft.py" $VMIG_DST_IP $PORT silent 16M 1 > "$T/craft.out" 2>&1 &
+crafter=$!
+for _ in $(seq 50); do
+	[ "$(in_dst vmigctl -j show | grep -c precopy)" -gt 0 ] && break
+	sleep 0.1
+done
+sleep 0.5
+in_dst vmigctl cancel "$(session_id in_dst)"
+rrc=$(wait_receive 100)
+wait $crafter
+if [ "$rrc" = 1 ] && grep -q "receive cancelled: cancelled by another request" "$T/recv.err" &&
+   ! grep -q "connection to the source lost" "$T/recv.err" &&
+   [ "$(vmm_cmd dst hash)" = "$dh0" ] && sessions_gone; then
+	echo "# destination: $(tail -1 "$T/recv.err")"
+	ok "cancel_while_receive_blocked_reports_cancel"
+else
+	fail "cancel_while_receive_blocked_reports_cancel" "receive rc $rrc: $(cat "$T/recv.err")"
+fi
 
 # --- malformed frames are refused and nothing lands ---------------------------
 fresh "$LAYOUT1 --vcpus 1" "$LAYOUT1 --vcpus 1"

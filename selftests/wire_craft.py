@@ -17,6 +17,8 @@ blocks-out-of-range first writes one valid frame, 8 sectors of 0xAA at
 sector 0, then one of 16 sectors of 0xBB across the end of the announced
 disk, so a test can tell a check that holds from a writer that writes
 nothing at all.
+
+silent sends a valid HELLO and then nothing: a source that stalls.
 """
 import socket
 import struct
@@ -133,7 +135,7 @@ def main():
         s.frame(STATE, struct.pack("<HHI", 6, 0, 1 << 20), length=8 + (1 << 20))
     elif kind == "unknown-state-kind":
         s.frame(STATE, struct.pack("<HHI", 99, 0, 16) + b"\0" * 16)
-    elif kind == "short-hello":
+    elif kind in ("short-hello", "silent"):
         pass
     else:
         print("unknown kind", kind)
