@@ -28,6 +28,7 @@
 #include "compat/compat.h"
 #include "dirty.h"
 #include "disk.h"
+#include "fault.h"
 #include "migrate.h"
 #include "session.h"
 #include "state.h"
@@ -37,18 +38,6 @@
 
 #define VMIG_MIN_PASS_MS	50
 
-/*
- * Test-only fault injection, so the selftests can show their verifiers
- * catch a migration that is wrong by one page. Never set in production.
- */
-#define VMIG_FAULT_LOSE_REDIRTIED	BIT(0)	/* pages dirtied after the first pass are lost */
-#define VMIG_FAULT_DROP_PAGE		BIT(1)	/* one page is never sent */
-#define VMIG_FAULT_LOSE_DISK		BIT(2)	/* the disk's first regions are never sent */
-
-static unsigned int fault_inject;
-module_param(fault_inject, uint, 0644);
-MODULE_PARM_DESC(fault_inject,
-		 "test only: 1 lose every page dirtied after the first pass, 2 never send one page, 4 never send the disk's first regions");
 #define VMIG_ACK_TIMEOUT	(60 * HZ)
 /* Longest stretch of disk sending between two memory passes. */
 #define VMIG_DISK_SLICE_MS	100
@@ -249,7 +238,7 @@ static int vmig_migrate_pass(struct vmig_session *s, struct vmig_dirty *d,
 
 	*end = VMIG_PASS_DONE;
 	/* A page past the test VMM's code and control pages, never sent. */
-	if ((READ_ONCE(fault_inject) & VMIG_FAULT_DROP_PAGE) && d->layout.nr_slots &&
+	if (vmig_fault(VMIG_FAULT_DROP_PAGE) && d->layout.nr_slots &&
 	    d->layout.slots[0].npages > 64)
 		clear_bit(64, d->bitmaps[0]);
 	for (i = 0; i < d->layout.nr_slots; i++) {
@@ -307,7 +296,7 @@ static int vmig_migrate_disk_slice(struct vmig_session *s, bool *more,
 		if (vmig_switch_pending(s))
 			return 0;
 		ret = vmig_disk_send(s->disk, s->stream, VMIG_DISK_STEP,
-				     READ_ONCE(fault_inject) & VMIG_FAULT_LOSE_DISK, more, why);
+				     vmig_fault(VMIG_FAULT_LOSE_DISK), more, why);
 		if (ret)
 			return ret;
 		vmig_migrate_throttle(s, t0, s->stream->tx_bytes - bytes0);
@@ -324,7 +313,7 @@ static void vmig_fault_lose_redirtied(struct vmig_dirty *d)
 {
 	u32 i;
 
-	if (!(READ_ONCE(fault_inject) & VMIG_FAULT_LOSE_REDIRTIED))
+	if (!vmig_fault(VMIG_FAULT_LOSE_REDIRTIED))
 		return;
 	for (i = 0; i < d->layout.nr_slots; i++)
 		if (d->bitmaps[i])
@@ -345,7 +334,7 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 		ret = vmig_disk_quiesce(s->disk, why);
 		if (!ret)
 			ret = vmig_disk_send_final(s->disk, st,
-						   READ_ONCE(fault_inject) & VMIG_FAULT_LOSE_DISK,
+						   vmig_fault(VMIG_FAULT_LOSE_DISK),
 						   why);
 		if (ret)
 			return ret;

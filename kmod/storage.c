@@ -33,6 +33,7 @@
 #include <net/netlink.h>
 
 #include "blktrack.h"
+#include "fault.h"
 #include "netlink.h"
 #include "session.h"
 #include "storage.h"
@@ -496,7 +497,12 @@ static int vmig_move_switchover(struct vmig_move *m)
 		return ret;
 	}
 	ret = vmig_move_pass(m, true);
-	if (!ret) {
+	/*
+	 * The guest may have seen a flush complete on the source for writes
+	 * that so far are only in the destination's volatile cache: they
+	 * must be durable there before its next write can be.
+	 */
+	if (!ret && !vmig_fault(VMIG_FAULT_SKIP_MOVE_FLUSH)) {
 		ret = blkdev_issue_flush(m->dst_bdev);
 		if (ret)
 			m->why = "flushing the destination failed";

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test-only fault injection (module parameter fault_inject), so that the
+ * selftests can show each verifier catches the loss it exists for: a page,
+ * a disk region, a flush. Never set in production.
+ */
+#ifndef _VMIG_FAULT_H
+#define _VMIG_FAULT_H
+
+#include <linux/bits.h>
+#include <linux/compiler.h>
+
+#define VMIG_FAULT_LOSE_REDIRTIED	BIT(0)	/* pages dirtied after the first pass are lost */
+#define VMIG_FAULT_DROP_PAGE		BIT(1)	/* one page is never sent */
+#define VMIG_FAULT_LOSE_DISK		BIT(2)	/* the disk's first regions are never sent */
+#define VMIG_FAULT_SKIP_MOVE_FLUSH	BIT(3)	/* a storage move does not flush its destination */
+
+extern unsigned int vmig_fault_inject;
+
+/* Is fault @bit injected? Read anew on every call: tests flip it live. */
+static inline bool vmig_fault(unsigned int bit)
+{
+	return READ_ONCE(vmig_fault_inject) & bit;
+}
+
+#endif /* _VMIG_FAULT_H */
