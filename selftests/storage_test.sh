@@ -39,7 +39,7 @@ ok() { n=$((n + 1)); echo "ok $n $1"; echo "#   at $(($(date +%s) - START)) s"; 
 fail() { n=$((n + 1)); failed=1; echo "not ok $n $1 # $2"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 
-DEVS="vmdisk small bad slow holder thin pool tdata tmeta"	# removed in this order
+DEVS="vmdisk small bad slow holder thin pool tdata tmeta logdst"	# removed in this order
 
 cleanup() {
 	[ -n "$wpid" ] && kill -TERM "$wpid" 2> /dev/null && wait "$wpid" 2> /dev/null
@@ -92,6 +92,13 @@ move() {	# move [storage-move options]; status in $rc and $T/m.rc, output in $T/
 
 table_is_original() { [ "$(dmsetup table vmdisk)" = "$ORIG" ]; }
 
+# Content hash of the first MIB MiB of a device or file, read around the
+# page cache.
+devhash() {	# devhash DEV|FILE MIB
+	dd if="$1" bs=1M count="$2" $([ -b "$1" ] && echo iflag=direct) status=none |
+		sha256sum | cut -c1-16
+}
+
 # An aborted move: the device is back on its original table, the writer
 # saw no error, and the device holds everything written.
 check_aborted() {	# check_aborted NAME WANTED-MESSAGE [COUNT-THAT-MUST-BE-NONZERO]
@@ -115,6 +122,43 @@ check_aborted() {	# check_aborted NAME WANTED-MESSAGE [COUNT-THAT-MUST-BE-NONZER
 	fi
 }
 
+# --- the switchover makes the copy durable before any new write -------------------
+# The guest may have seen a flush complete on the source for writes the copy
+# left in the destination's volatile cache. The destination is a loop
+# device (a write cache: flushes reach it) logged by dm-log-writes, which
+# logs a write only once a flush or its own FUA made it durable. Marked
+# right after the move, the log must already hold the whole device: a
+# crash on the destination at once loses nothing the source held.
+durable_after_switch() {	# durable_after_switch NAME: moves an idle device, checks the log
+	local name=$1 img=$T/replayed v
+	rmdm vmdisk logdst
+	for l in $LOOPS; do losetup -d "$l" 2> /dev/null; done
+	rm -f "$SHM/dst.img" "$SHM/log.img"
+	truncate -s 32M "$SHM/dst.img" && truncate -s 48M "$SHM/log.img"
+	LOOPS="$(losetup -f --show "$SHM/dst.img") $(losetup -f --show "$SHM/log.img")" || {
+		fail "$name" "no loop devices"; return; }
+	set -- $LOOPS
+	mkdm logdst "0 $SECTORS log-writes $1 $2" || { fail "$name" "no log-writes device"; return; }
+	mkdm vmdisk "0 $SECTORS linear /dev/ram0 0"
+	ORIG=$(dmsetup table vmdisk)
+	dd if=/dev/urandom of=/dev/mapper/vmdisk bs=1M count=32 oflag=direct status=none
+	move --to /dev/mapper/logdst
+	dmsetup message logdst 0 mark switched
+	# The guest's first write there, durable by itself.
+	dd if=/dev/urandom of=/dev/mapper/vmdisk bs=4k count=1 seek=3 oflag=direct,dsync conv=notrunc status=none
+	replay=$(python3 "$top/selftests/logreplay.py" "$2" switched "$img" $SECTORS 2>&1)
+	if [ "$rc" != 0 ]; then
+		fail "$name" "storage-move exited $rc: $(cat "$T/m.out" "$T/m.err" | tr '\n' ' ')"
+	elif [ "$(devhash /dev/ram0 32)" != "$(devhash "$img" 32)" ]; then
+		fail "$name" "the destination's durable content at the switch is not the source's: $replay"
+	else
+		echo "# $name: $replay"
+		ok "$name"
+	fi
+	rm -f "$img"
+	rmdm vmdisk logdst
+}
+
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
 modprobe dm-mod
 rmmod brd 2> /dev/null
@@ -127,7 +171,7 @@ dmsetup targets | grep -q '^vmig-track' || { echo "1..0 # SKIP vmig-track target
 RAM0=$(stat -L -c '%t:%T' /dev/ram0 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 RAM1=$(stat -L -c '%t:%T' /dev/ram1 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 
-echo "1..15"
+echo "1..17"
 
 # --- the target alone: records writes per region, passes I/O through -------
 fresh
@@ -187,6 +231,30 @@ if [ "$rc" = 1 ] && grep -q "destination is not a block device" "$T/m.err" && ta
 	ok "destination_not_a_block_device_refused"
 else
 	fail "destination_not_a_block_device_refused" "rc $rc: $(cat "$T/m.out" "$T/m.err" | tr '\n' ' ')"
+fi
+
+SHM=$T/shm LOOPS=
+if modprobe dm-log-writes 2> /dev/null && modprobe loop 2> /dev/null &&
+   dmsetup targets | grep -q '^log-writes' && mkdir -p "$SHM" && mount -t tmpfs tmpfs "$SHM"; then
+	durable_after_switch "destination_durable_at_switchover"
+	# The check can fail: without the switchover's flush the copy is not
+	# in the log when the guest writes again.
+	n0=$n failed0=$failed
+	echo 8 > /sys/module/vmig/parameters/fault_inject
+	durable_after_switch "verifier_catches_a_skipped_flush" > "$T/neg.out"
+	echo 0 > /sys/module/vmig/parameters/fault_inject
+	n=$n0 failed=$failed0
+	if grep -q "^not ok .*durable content at the switch is not the source's" "$T/neg.out"; then
+		sed -n 's/^not ok [0-9]* [a-z_]* # /# without the flush: /p' "$T/neg.out"
+		ok "verifier_catches_a_skipped_flush"
+	else
+		fail "verifier_catches_a_skipped_flush" "the check passed without the flush: $(cat "$T/neg.out")"
+	fi
+	for l in $LOOPS; do losetup -d "$l"; done
+	umount "$SHM"
+else
+	skip "destination_durable_at_switchover" "no dm-log-writes or loop"
+	skip "verifier_catches_a_skipped_flush" "no dm-log-writes or loop"
 fi
 
 # --- a move under a writer -------------------------------------------------------
