@@ -294,7 +294,6 @@ static int mig_disk_track(struct mig *m)
 static int migrate_start(struct mig *m)
 {
 	struct nlmsghdr *req = vmig_nl_msg(&m->nl, VMIG_CMD_MIGRATE_START, 0);
-	struct vmig_nl_error e;
 	bool fits = true;
 
 	fits &= vmfind_put(req, &m->vm, m->sock);
@@ -315,15 +314,7 @@ static int migrate_start(struct mig *m)
 			m->vm.nr_vcpus, m->nr_msrs);
 		return -1;
 	}
-	if (vmig_nl_talk(&m->nl, req, vmig_sess_id_cb, &m->f.id, &e)) {
-		vmig_nl_perror("migrate-start", &e);
-		return -1;
-	}
-	if (!m->f.id) {
-		fprintf(stderr, "vmigctl: migrate-start: the reply carries no session id\n");
-		return -1;
-	}
-	return 0;
+	return vmig_sess_start(&m->nl, req, "migrate-start", &m->f.id);
 }
 
 /*

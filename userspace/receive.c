@@ -194,7 +194,6 @@ static int receive_start(struct rcv *r)
 {
 	struct nlmsghdr *req = vmig_nl_msg(&r->nl, VMIG_CMD_RECEIVE_START, 0);
 	bool fits = vmfind_put(req, &r->vm, r->conn);
-	struct vmig_nl_error e;
 
 	if (r->disk_fd >= 0)
 		fits &= vmig_sess_put_disk(req, r->disk_fd, r->disk);
@@ -203,15 +202,7 @@ static int receive_start(struct rcv *r)
 			r->vm.nr_vcpus);
 		return -1;
 	}
-	if (vmig_nl_talk(&r->nl, req, vmig_sess_id_cb, &r->f.id, &e)) {
-		vmig_nl_perror("receive-start", &e);
-		return -1;
-	}
-	if (!r->f.id) {
-		fprintf(stderr, "vmigctl: receive-start: the reply carries no session id\n");
-		return -1;
-	}
-	return 0;
+	return vmig_sess_start(&r->nl, req, "receive-start", &r->f.id);
 }
 
 /*

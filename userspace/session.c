@@ -120,6 +120,32 @@ int vmig_sess_id_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/**
+ * vmig_sess_start() - send a migrate-, receive- or storage-move-start
+ * @nl: request socket
+ * @req: the request, built
+ * @op: its name, for messages
+ * @id: out: the new session's id
+ *
+ * Return: 0, or -1 after printing why (the kernel's words when it refused).
+ */
+int vmig_sess_start(struct vmig_nl *nl, struct nlmsghdr *req, const char *op,
+		    uint32_t *id)
+{
+	struct vmig_nl_error e;
+
+	*id = 0;
+	if (vmig_nl_talk(nl, req, vmig_sess_id_cb, id, &e)) {
+		vmig_nl_perror(op, &e);
+		return -1;
+	}
+	if (!*id) {
+		fprintf(stderr, "vmigctl: %s: the reply carries no session id\n", op);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The disk a migrate-start or receive-start carries. Return: false when
  * the request has no room left.

@@ -35,6 +35,8 @@ typedef void (*vmig_sess_cb)(const struct vmig_sess *s, void *data);
 
 void vmig_sess_parse(const struct nlmsghdr *nlh, struct vmig_sess *s);
 int vmig_sess_id_cb(const struct nlmsghdr *nlh, void *data);
+int vmig_sess_start(struct vmig_nl *nl, struct nlmsghdr *req, const char *op,
+		    uint32_t *id);
 bool vmig_sess_put_disk(struct nlmsghdr *req, int fd, const char *name);
 void vmig_sess_merge(struct vmig_sess *dst, const struct vmig_sess *src);
 bool vmig_sess_final(uint32_t state);

@@ -100,7 +100,6 @@ static int sm_swap_table(struct smove *m, const char *table, const char *what)
 static int sm_start(struct smove *m)
 {
 	struct nlmsghdr *req = vmig_nl_msg(&m->nl, VMIG_CMD_STORAGE_MOVE_START, 0);
-	struct vmig_nl_error e;
 
 	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEV, m->dev);
 	mnl_attr_put_strz(req, VMIG_A_SESSION_STORAGE_DEST, m->to);
@@ -108,15 +107,7 @@ static int sm_start(struct smove *m)
 	mnl_attr_put_u32(req, VMIG_A_SESSION_DOWNTIME_MS, m->downtime_ms);
 	mnl_attr_put_u32(req, VMIG_A_SESSION_MAX_ITERATIONS, m->max_iterations);
 	mnl_attr_put_u32(req, VMIG_A_SESSION_STORAGE_FLAGS, m->flags);
-	if (vmig_nl_talk(&m->nl, req, vmig_sess_id_cb, &m->f.id, &e)) {
-		vmig_nl_perror("storage-move", &e);
-		return -1;
-	}
-	if (!m->f.id) {
-		sm_warn("the reply carries no session id");
-		return -1;
-	}
-	return 0;
+	return vmig_sess_start(&m->nl, req, "storage-move", &m->f.id);
 }
 
 static void sm_cancel(struct smove *m, const char *fmt, ...)
