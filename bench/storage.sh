@@ -36,8 +36,9 @@ command -v lvm > /dev/null ||
 # halfway. Run from a private copy (the rig keeps the host's /tmp visible).
 stage=$(mktemp -d /tmp/vmig-bench-storage.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage/bench" "$stage/build"
+mkdir -p "$stage/bench" "$stage/build" "$stage/selftests/lib"
 cp "$top/bench/storage-in-vm.sh" "$stage/bench/"
+cp "$top/selftests/lib/dm.sh" "$stage/selftests/lib/"
 cp "$build/vmigctl" "$build/diskverify" "$stage/build/"
 for kver in "$@"; do
 	mkdir -p "$stage/build/$kver"

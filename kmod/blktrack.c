@@ -776,17 +776,20 @@ bool vmig_track_mirror_failed(struct vmig_track *t)
  * @t: tracker (attached)
  * @first: first region
  * @nr: regions
+ * @was_dirty: NULL, or out: bit i set when region @first + i was dirty
+ *	(@nr bits); the caller then copies those only
  *
  * From now on writes to the regions are held; writes in flight when the
  * claim is made are waited for. Their bits are cleared: on return the
  * source holds every write to them the guest has seen complete or that
  * is in flight, and the caller may copy them. Only one claim at a time
- * (the move's worker).
+ * (the move's worker). @was_dirty is read in the same critical section
+ * that clears the bits, so a write that set one just before is in it.
  *
  * Context: process context, may sleep (one device round trip).
  */
 void vmig_track_claim(struct vmig_track *t, unsigned long first,
-		      unsigned long nr)
+		      unsigned long nr, unsigned long *was_dirty)
 {
 	unsigned int old;
 	unsigned long r;
@@ -797,8 +800,11 @@ void vmig_track_claim(struct vmig_track *t, unsigned long first,
 	t->claim_end = first + nr;
 	old = t->epoch;
 	t->epoch = !old;
+	if (was_dirty)
+		bitmap_zero(was_dirty, nr);
 	for (r = first; r < first + nr; r++)
-		clear_bit(r, t->dirty);
+		if (test_and_clear_bit(r, t->dirty) && was_dirty)
+			__set_bit(r - first, was_dirty);
 	spin_unlock_irq(&t->lock);
 	/* Pairs with atomic_dec_and_test() in vmig_track_end_io(). */
 	wait_event(t->drain_wq, !atomic_read(&t->inflight[old]));

@@ -14,6 +14,7 @@
 #define VMIG_FAULT_DROP_PAGE		BIT(1)	/* one page is never sent */
 #define VMIG_FAULT_LOSE_DISK		BIT(2)	/* the disk's first regions are never sent */
 #define VMIG_FAULT_SKIP_MOVE_FLUSH	BIT(3)	/* a storage move does not flush its destination */
+#define VMIG_FAULT_LOSE_MOVE_REGION	BIT(4)	/* a storage move's copies of region 5 are zeros */
 
 extern unsigned int vmig_fault_inject;
 

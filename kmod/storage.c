@@ -24,6 +24,7 @@
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/math64.h>
 #include <linux/module.h>
@@ -65,10 +66,11 @@
  * @st: progress, published after each pass
  * @copied: bytes copied so far
  * @copy_ns: time spent copying them (claims included)
- * @claims: claims (runs of regions) copied by the latest pass
+ * @claims: claims (spans) copied by the latest pass
  * @claims_ns: time they took
  * @quiesce_tries: switchovers refused so far
- * @pages: the copy buffer
+ * @span_dirty: which regions of the span being copied were dirty
+ * @pages: the copy buffer, one span
  */
 struct vmig_move {
 	struct vmig_session *s;
@@ -88,6 +90,8 @@ struct vmig_move {
 	u64 claims;
 	u64 claims_ns;
 	unsigned int quiesce_tries;
+	/* A region is at least a page: a span has at most CHUNK_PAGES. */
+	DECLARE_BITMAP(span_dirty, VMIG_STORAGE_CHUNK_PAGES);
 	struct page *pages[VMIG_STORAGE_CHUNK_PAGES];
 };
 
@@ -264,66 +268,167 @@ void vmig_storage_discard(struct vmig_move *m)
 	vmig_move_free(m);
 }
 
-/* Read or write bytes at sector of bdev through the copy buffer. */
-static int vmig_move_rw(struct vmig_move *m, struct block_device *bdev,
-			blk_opf_t opf, sector_t sector, unsigned int bytes)
-{
-	unsigned int i, len;
-	struct bio *bio;
-	int ret;
+/*
+ * The I/O of one phase of a span's copy (all reads, then all writes), in
+ * flight together: a device with latency then costs one round trip per
+ * span, not one per dirty run.
+ */
+struct vmig_move_io {
+	atomic_t pending;
+	blk_status_t status;
+	struct completion done;
+};
 
-	bio = bio_alloc(bdev, DIV_ROUND_UP(bytes, PAGE_SIZE), opf, GFP_KERNEL);
-	bio->bi_iter.bi_sector = sector;
-	for (i = 0; bytes; i++, bytes -= len) {
-		len = min_t(unsigned int, bytes, PAGE_SIZE);
-		__bio_add_page(bio, m->pages[i], len, 0);
-	}
-	ret = submit_bio_wait(bio);
-	bio_put(bio);
-	return ret;
+static void vmig_move_io_put(struct vmig_move_io *io)
+{
+	if (atomic_dec_and_test(&io->pending))
+		complete(&io->done);
 }
 
-/* Copy regions [first, first + nr) from the source to the destination. */
-static int vmig_move_copy(struct vmig_move *m, struct block_device *src,
-			  struct block_device *dst, unsigned long first,
-			  unsigned long nr)
+static void vmig_move_endio(struct bio *bio)
 {
-	sector_t pos = (sector_t)first << m->g.region_shift;
-	sector_t end = min_t(sector_t, (sector_t)(first + nr) << m->g.region_shift,
-			     m->g.len);
-	unsigned int n;
-	int ret;
+	struct vmig_move_io *io = bio->bi_private;
 
-	for (; pos < end; pos += n) {
-		n = min_t(sector_t, end - pos, VMIG_STORAGE_CHUNK >> SECTOR_SHIFT);
-		ret = vmig_move_rw(m, src, REQ_OP_READ, m->g.src_offset + pos,
-				   n << SECTOR_SHIFT);
-		if (ret) {
-			m->why = "reading the source failed";
-			return ret;
-		}
-		ret = vmig_move_rw(m, dst, REQ_OP_WRITE, pos, n << SECTOR_SHIFT);
-		if (ret) {
-			m->why = "writing the destination failed";
-			return ret;
-		}
-		m->copied += (u64)n << SECTOR_SHIFT;
-	}
-	return 0;
+	if (bio->bi_status)
+		cmpxchg(&io->status, BLK_STS_OK, bio->bi_status);
+	bio_put(bio);
+	vmig_move_io_put(io);
 }
 
 /*
- * One pass: copy every region dirty when the sweep reaches it, in claims
- * of up to one chunk. Writes behind the sweep are left for the next pass.
+ * Issue the reads (or writes) of every dirty run of the span starting at
+ * region first, each through its part of the copy buffer, and wait for
+ * them all.
+ */
+static int vmig_move_span_rw(struct vmig_move *m, struct block_device *bdev,
+			     blk_opf_t opf, sector_t base, unsigned long first,
+			     unsigned long span)
+{
+	unsigned int shift = m->g.region_shift;
+	unsigned long rs = 0, re;
+	struct vmig_move_io io;
+	struct blk_plug plug;
+	sector_t pos, end;
+	unsigned int i, npages, bytes;
+	struct page **pages;
+	struct bio *bio;
+
+	atomic_set(&io.pending, 1);
+	io.status = BLK_STS_OK;
+	init_completion(&io.done);
+	blk_start_plug(&plug);
+	for (;;) {
+		rs = find_next_bit(m->span_dirty, span, rs);
+		if (rs >= span)
+			break;
+		re = find_next_zero_bit(m->span_dirty, span, rs);
+		pos = (sector_t)(first + rs) << shift;
+		end = min_t(sector_t, (sector_t)(first + re) << shift, m->g.len);
+		bytes = (end - pos) << SECTOR_SHIFT;
+		npages = DIV_ROUND_UP(bytes, PAGE_SIZE);
+		pages = &m->pages[(rs << shift) >> (PAGE_SHIFT - SECTOR_SHIFT)];
+		bio = bio_alloc(bdev, npages, opf, GFP_KERNEL);
+		bio->bi_iter.bi_sector = base + pos;
+		bio->bi_private = &io;
+		bio->bi_end_io = vmig_move_endio;
+		for (i = 0; i < npages; i++)
+			__bio_add_page(bio, pages[i],
+				       min_t(unsigned int, PAGE_SIZE, bytes - i * PAGE_SIZE), 0);
+		atomic_inc(&io.pending);
+		submit_bio(bio);
+		rs = re;
+	}
+	blk_finish_plug(&plug);
+	vmig_move_io_put(&io);
+	wait_for_completion_io(&io.done);
+	return blk_status_to_errno(io.status);
+}
+
+/*
+ * Test only (fault_inject): the copy buffer's part for region 5, if the
+ * span starting at region first holds it, becomes zeros, as if the copier
+ * had lost the region's writes. Regions are whole pages.
+ */
+static void vmig_move_lose_region(struct vmig_move *m, unsigned long first,
+				  unsigned long span)
+{
+	unsigned int per = 1U << (m->g.region_shift - (PAGE_SHIFT - SECTOR_SHIFT));
+	unsigned int i;
+
+	if (first > 5 || first + span <= 5)
+		return;
+	for (i = 0; i < per; i++)
+		memzero_page(m->pages[(5 - first) * per + i], 0, PAGE_SIZE);
+}
+
+/* The bytes of the span's dirty runs (the last region may be partial). */
+static u64 vmig_move_span_bytes(struct vmig_move *m, unsigned long first,
+				unsigned long span)
+{
+	u64 bytes = (u64)bitmap_weight(m->span_dirty, span) <<
+		    (m->g.region_shift + SECTOR_SHIFT);
+
+	if (first + span == m->g.nr_regions && test_bit(span - 1, m->span_dirty))
+		bytes -= ((u64)m->g.nr_regions << m->g.region_shift << SECTOR_SHIFT) -
+			 ((u64)m->g.len << SECTOR_SHIFT);
+	return bytes;
+}
+
+/* Copy the span's dirty regions (m->span_dirty) from source to destination. */
+static int vmig_move_copy(struct vmig_move *m, struct block_device *src,
+			  struct block_device *dst, unsigned long first,
+			  unsigned long span)
+{
+	int ret;
+
+	ret = vmig_move_span_rw(m, src, REQ_OP_READ, m->g.src_offset, first, span);
+	if (ret) {
+		m->why = "reading the source failed";
+		return ret;
+	}
+	if (vmig_fault(VMIG_FAULT_LOSE_MOVE_REGION))
+		vmig_move_lose_region(m, first, span);
+	ret = vmig_move_span_rw(m, dst, REQ_OP_WRITE, 0, first, span);
+	if (ret) {
+		m->why = "writing the destination failed";
+		return ret;
+	}
+	m->copied += vmig_move_span_bytes(m, first, span);
+	return 0;
+}
+
+/* Regions per claim: one chunk, the copy buffer's size. */
+static unsigned long vmig_move_span_max(struct vmig_move *m)
+{
+	return max(1UL, (VMIG_STORAGE_CHUNK >> SECTOR_SHIFT) >> m->g.region_shift);
+}
+
+/*
+ * The span the next claim takes from region from on: it starts at the
+ * first dirty region and covers a chunk's worth of regions, clean ones
+ * included (their writes are only held for the claim's duration). Return:
+ * its first region, with *span 0 when nothing is dirty.
+ */
+static unsigned long vmig_move_next_span(struct vmig_move *m, unsigned long from,
+					 unsigned long *span)
+{
+	unsigned long first, nr;
+
+	first = vmig_track_next_dirty(m->t, from, &nr, 1);
+	*span = nr ? min(vmig_move_span_max(m), m->g.nr_regions - first) : 0;
+	return first;
+}
+
+/*
+ * One pass: copy every region dirty when the sweep reaches it, one span
+ * per claim. Writes behind the sweep are left for the next pass.
  * A quiesced pass (at switchover) uses the devices the switchover holds
  * and cannot be cancelled; otherwise the tracker's devices are held per
  * claim, so that a table reload is not kept waiting for a whole pass.
  */
 static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 {
-	unsigned long max = max(1UL, (VMIG_STORAGE_CHUNK >> SECTOR_SHIFT) >>
-				     m->g.region_shift);
-	unsigned long first, nr, from = 0;
+	unsigned long first, span, from = 0;
 	struct block_device *src, *dst;
 	ktime_t t0;
 	u64 ns;
@@ -334,8 +439,8 @@ static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 		m->claims_ns = 0;
 	}
 	for (;;) {
-		first = vmig_track_next_dirty(m->t, from, &nr, max);
-		if (!nr)
+		first = vmig_move_next_span(m, from, &span);
+		if (!span)
 			return 0;
 		if (quiesced) {
 			src = m->src_bdev;
@@ -350,8 +455,8 @@ static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 			}
 		}
 		t0 = ktime_get();
-		vmig_track_claim(m->t, first, nr);
-		ret = vmig_move_copy(m, src, dst, first, nr);
+		vmig_track_claim(m->t, first, span, m->span_dirty);
+		ret = vmig_move_copy(m, src, dst, first, span);
 		vmig_track_release(m->t, !ret);
 		ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 		m->copy_ns += ns;
@@ -363,7 +468,7 @@ static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 			vmig_track_io_end(m->t);
 		if (ret)
 			return ret;
-		from = first + nr;
+		from = first + span;
 		cond_resched();
 	}
 }
@@ -374,20 +479,18 @@ static u64 vmig_move_dirty_bytes(struct vmig_move *m)
 	       (m->g.region_shift + SECTOR_SHIFT);
 }
 
-/* Claims the next pass would make: runs of dirty regions, chunk-sized. */
+/* Claims the next pass would make: one per span (vmig_move_next_span()). */
 static u64 vmig_move_dirty_runs(struct vmig_move *m)
 {
-	unsigned long max = max(1UL, (VMIG_STORAGE_CHUNK >> SECTOR_SHIFT) >>
-				     m->g.region_shift);
-	unsigned long first, nr, from = 0;
+	unsigned long first, span, from = 0;
 	u64 runs = 0;
 
 	for (;;) {
-		first = vmig_track_next_dirty(m->t, from, &nr, max);
-		if (!nr)
+		first = vmig_move_next_span(m, from, &span);
+		if (!span)
 			return runs;
 		runs++;
-		from = first + nr;
+		from = first + span;
 	}
 }
 

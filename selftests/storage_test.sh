@@ -16,16 +16,11 @@
 # ranges and periodic fdatasync) all through a move, knows what each block
 # must hold, and checks the device and the destination against that.
 #
-# The verifier was shown once to catch a lost region (2026-11-22, 6.1):
-# with vmig_move_copy() changed to write zeros over region 5 (blocks
-# 80-95) on the destination after each copy, three tests failed, e.g.
-#   not ok 6 writer_moves_with_the_device # diskverify: /dev/mapper/vmdisk
-#     block 84: want generation 721592427, found magic 00000000 block 0 ...
-#     verify /dev/mapper/vmdisk: 8192 blocks, 7 bad, 0 unknown (discarded)
-# and writes_after_move_land_on_destination and sync_writes_converge
-# likewise (2 and 8 bad blocks, all in region 5). Blocks of the region the
-# writer rewrote after the switchover were right again: hence writers here
-# stop as soon as the move returns.
+# The verifier is shown to catch a lost region in every run
+# (verifier_catches_a_lost_region: fault_inject 16 makes the copier write
+# zeros for region 5, blocks 80-95). Blocks a writer rewrites after the
+# switchover would be right again: hence writers here stop as soon as the
+# move returns.
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/build:$PATH"
 . "$top/selftests/lib/dm.sh"
@@ -171,7 +166,7 @@ dmsetup targets | grep -q '^vmig-track' || { echo "1..0 # SKIP vmig-track target
 RAM0=$(stat -L -c '%t:%T' /dev/ram0 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 RAM1=$(stat -L -c '%t:%T' /dev/ram1 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 
-echo "1..17"
+echo "1..18"
 
 # --- the target alone: records writes per region, passes I/O through -------
 fresh
@@ -288,6 +283,26 @@ if diskverify run /dev/mapper/vmdisk "$T/model2" --from "$T/model" --seconds 1 \
 	ok "writes_after_move_land_on_destination"
 else
 	fail "writes_after_move_land_on_destination" "$(tr '\n' ' ' < "$T/w.out") $v"
+fi
+
+# The check above can fail: a copier that loses region 5 (blocks 80-95).
+fresh
+writer_start --iops 2000 --max-kb 16
+echo 16 > /sys/module/vmig/parameters/fault_inject
+move --to /dev/ram1
+echo 0 > /sys/module/vmig/parameters/fault_inject
+writer_stop
+v=$(verify /dev/ram1)
+# 1 to 16 blocks are bad, and every one diskverify names lies in region 5.
+outside=$(sed -n 's/^diskverify: [^ ]* block \([0-9]*\):.*/\1/p' "$T/v.out" |
+	awk '$1 < 80 || $1 > 95' | head -n 3)
+nbad=$(sed -n 's/.* blocks, \([0-9]*\) bad.*/\1/p' "$T/v.out")
+if [ "$rc" = 0 ] && [ -n "$v" ] && [ "${nbad:-0}" -ge 1 ] && [ "$nbad" -le 16 ] &&
+   [ -z "$outside" ]; then
+	echo "# lost region caught: $(tail -n 1 "$T/v.out")"
+	ok "verifier_catches_a_lost_region"
+else
+	fail "verifier_catches_a_lost_region" "rc $rc; bad blocks outside region 5: '$outside'; $(tr '\n' ' ' < "$T/v.out")"
 fi
 
 # --- a destination failing mid-copy: abort, original table, nothing lost --------
