@@ -775,39 +775,54 @@ bool vmig_track_mirror_failed(struct vmig_track *t)
  * vmig_track_claim() - take regions for copying
  * @t: tracker (attached)
  * @first: first region
- * @nr: regions
+ * @nr: regions at most
+ * @max_dirty: 0, or the claim ends right after this many dirty regions
  * @was_dirty: NULL, or out: bit i set when region @first + i was dirty
  *	(@nr bits); the caller then copies those only
  *
- * From now on writes to the regions are held; writes in flight when the
- * claim is made are waited for. Their bits are cleared: on return the
- * source holds every write to them the guest has seen complete or that
- * is in flight, and the caller may copy them. Only one claim at a time
- * (the move's worker). @was_dirty is read in the same critical section
- * that clears the bits, so a write that set one just before is in it.
+ * From now on writes to the claimed regions are held; writes in flight
+ * when the claim is made are waited for. Their bits are cleared: on return
+ * the source holds every write to them the guest has seen complete or
+ * that is in flight, and the caller may copy them. Only one claim at a
+ * time (the move's worker). Which regions were dirty is read in the same
+ * critical section that clears the bits, so a write that set one just
+ * before is in @was_dirty.
  *
  * Context: process context, may sleep (one device round trip).
+ * Return: the regions claimed, [@first, @first + return), at most @nr.
  */
-void vmig_track_claim(struct vmig_track *t, unsigned long first,
-		      unsigned long nr, unsigned long *was_dirty)
+unsigned long vmig_track_claim(struct vmig_track *t, unsigned long first,
+			       unsigned long nr, unsigned long max_dirty,
+			       unsigned long *was_dirty)
 {
+	unsigned long r = first, end = first + nr, taken = 0;
 	unsigned int old;
-	unsigned long r;
 
 	spin_lock_irq(&t->lock);
-	t->claimed = true;
-	t->claim_first = first;
-	t->claim_end = first + nr;
-	old = t->epoch;
-	t->epoch = !old;
 	if (was_dirty)
 		bitmap_zero(was_dirty, nr);
-	for (r = first; r < first + nr; r++)
-		if (test_and_clear_bit(r, t->dirty) && was_dirty)
+	for (;;) {
+		r = find_next_bit(t->dirty, first + nr, r);
+		if (r >= first + nr)
+			break;
+		clear_bit(r, t->dirty);
+		if (was_dirty)
 			__set_bit(r - first, was_dirty);
+		if (max_dirty && ++taken == max_dirty) {
+			end = r + 1;
+			break;
+		}
+		r++;
+	}
+	t->claimed = true;
+	t->claim_first = first;
+	t->claim_end = end;
+	old = t->epoch;
+	t->epoch = !old;
 	spin_unlock_irq(&t->lock);
 	/* Pairs with atomic_dec_and_test() in vmig_track_end_io(). */
 	wait_event(t->drain_wq, !atomic_read(&t->inflight[old]));
+	return end - first;
 }
 
 /**

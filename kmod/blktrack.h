@@ -57,8 +57,9 @@ unsigned long vmig_track_next_dirty(struct vmig_track *t, unsigned long from,
 unsigned long vmig_track_dirty_count(struct vmig_track *t);
 u64 vmig_track_newly_dirty(struct vmig_track *t);
 bool vmig_track_mirror_failed(struct vmig_track *t);
-void vmig_track_claim(struct vmig_track *t, unsigned long first,
-		      unsigned long nr, unsigned long *was_dirty);
+unsigned long vmig_track_claim(struct vmig_track *t, unsigned long first,
+			       unsigned long nr, unsigned long max_dirty,
+			       unsigned long *was_dirty);
 void vmig_track_release(struct vmig_track *t, bool copied);
 
 int vmig_track_io_begin(struct vmig_track *t, struct block_device **src,

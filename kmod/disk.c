@@ -397,7 +397,7 @@ static int vmig_disk_send_run(struct vmig_disk *d, struct vmig_stream *st,
 			*why = "the disk's vmig-track table was replaced or removed";
 			return ret;
 		}
-		vmig_track_claim(d->t, first, nr, NULL);
+		vmig_track_claim(d->t, first, nr, 0, NULL);
 		ret = vmig_disk_read(src, d->g.src_offset + pos, bytes, d->run);
 		vmig_track_release(d->t, !ret);
 		vmig_track_io_end(d->t);
@@ -419,7 +419,7 @@ static int vmig_disk_send_run(struct vmig_disk *d, struct vmig_stream *st,
 static void vmig_disk_forget(struct vmig_disk *d, unsigned long first,
 			     unsigned long nr)
 {
-	vmig_track_claim(d->t, first, nr, NULL);
+	vmig_track_claim(d->t, first, nr, 0, NULL);
 	vmig_track_release(d->t, true);
 }
 

@@ -43,9 +43,17 @@
 #define VMIG_STORAGE_LINGER		(30 * HZ)
 /* How long the caller has to load the vmig-track table. */
 #define VMIG_STORAGE_TABLE_WAIT		(30 * HZ)
-/* Bytes per copy I/O; also the widest claim. */
-#define VMIG_STORAGE_CHUNK		SZ_1M
-#define VMIG_STORAGE_CHUNK_PAGES	(VMIG_STORAGE_CHUNK >> PAGE_SHIFT)
+/*
+ * The copy buffer: what one batch of reads, then writes, carries, in
+ * flight together. A claim takes as many dirty regions as it holds.
+ */
+#define VMIG_STORAGE_BUF		SZ_4M
+#define VMIG_STORAGE_BUF_PAGES		(VMIG_STORAGE_BUF >> PAGE_SHIFT)
+/* The widest claim: writes anywhere in it wait for the claim's copy. */
+#define VMIG_STORAGE_SPAN		SZ_64M
+#define VMIG_STORAGE_SPAN_BITS		(VMIG_STORAGE_SPAN >> PAGE_SHIFT)
+/* Largest bio of the copy. */
+#define VMIG_STORAGE_BIO_PAGES		BIO_MAX_VECS
 /* Switchover attempts refused because someone else suspended the device. */
 #define VMIG_STORAGE_QUIESCE_TRIES	50
 
@@ -69,8 +77,10 @@
  * @claims: claims (spans) copied by the latest pass
  * @claims_ns: time they took
  * @quiesce_tries: switchovers refused so far
- * @span_dirty: which regions of the span being copied were dirty
- * @pages: the copy buffer, one span
+ * @span_dirty: which regions of the claim being copied were dirty
+ * @nr_ext: extents in the batch being copied
+ * @ext: the batch: runs of sectors, each at its place in @pages
+ * @pages: the copy buffer
  */
 struct vmig_move {
 	struct vmig_session *s;
@@ -90,19 +100,25 @@ struct vmig_move {
 	u64 claims;
 	u64 claims_ns;
 	unsigned int quiesce_tries;
-	/* A region is at least a page: a span has at most CHUNK_PAGES. */
-	DECLARE_BITMAP(span_dirty, VMIG_STORAGE_CHUNK_PAGES);
-	struct page *pages[VMIG_STORAGE_CHUNK_PAGES];
+	/* A region is at least a page. */
+	DECLARE_BITMAP(span_dirty, VMIG_STORAGE_SPAN_BITS);
+	unsigned int nr_ext;
+	struct vmig_move_ext {
+		sector_t pos;
+		unsigned int sectors;
+		unsigned int page;
+	} ext[VMIG_STORAGE_BUF_PAGES];
+	struct page *pages[VMIG_STORAGE_BUF_PAGES];
 };
 
 static void vmig_move_free(struct vmig_move *m)
 {
 	unsigned int i;
 
-	for (i = 0; i < VMIG_STORAGE_CHUNK_PAGES; i++)
+	for (i = 0; i < VMIG_STORAGE_BUF_PAGES; i++)
 		if (m->pages[i])
 			__free_page(m->pages[i]);
-	kfree(m);
+	kvfree(m);
 }
 
 /*
@@ -207,7 +223,7 @@ struct vmig_move *vmig_storage_create(struct net *net,
 	int ret;
 
 	*bad = VMIG_STORAGE_BAD_NONE;
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = kvzalloc(sizeof(*m), GFP_KERNEL);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	m->req = *req;
@@ -225,7 +241,7 @@ struct vmig_move *vmig_storage_create(struct net *net,
 		*bad = VMIG_STORAGE_BAD_DEST;
 		goto err_free;
 	}
-	for (i = 0; i < VMIG_STORAGE_CHUNK_PAGES; i++) {
+	for (i = 0; i < VMIG_STORAGE_BUF_PAGES; i++) {
 		m->pages[i] = alloc_page(GFP_KERNEL);
 		if (!m->pages[i]) {
 			ret = -ENOMEM;
@@ -269,9 +285,9 @@ void vmig_storage_discard(struct vmig_move *m)
 }
 
 /*
- * The I/O of one phase of a span's copy (all reads, then all writes), in
- * flight together: a device with latency then costs one round trip per
- * span, not one per dirty run.
+ * The I/O of one phase of a batch (all reads, then all writes), in flight
+ * together: a device with latency then costs one round trip per batch,
+ * not one per dirty run.
  */
 struct vmig_move_io {
 	atomic_t pending;
@@ -295,48 +311,31 @@ static void vmig_move_endio(struct bio *bio)
 	vmig_move_io_put(io);
 }
 
-/*
- * Issue the reads (or writes) of every dirty run of the span starting at
- * region first, each through its part of the copy buffer, and wait for
- * them all.
- */
-static int vmig_move_span_rw(struct vmig_move *m, struct block_device *bdev,
-			     blk_opf_t opf, sector_t base, unsigned long first,
-			     unsigned long span)
+/* Read (or write) every extent of the batch at base + its sector; wait. */
+static int vmig_move_batch_rw(struct vmig_move *m, struct block_device *bdev,
+			      blk_opf_t opf, sector_t base)
 {
-	unsigned int shift = m->g.region_shift;
-	unsigned long rs = 0, re;
 	struct vmig_move_io io;
 	struct blk_plug plug;
-	sector_t pos, end;
-	unsigned int i, npages, bytes;
-	struct page **pages;
+	unsigned int e, i, npages, bytes;
 	struct bio *bio;
 
 	atomic_set(&io.pending, 1);
 	io.status = BLK_STS_OK;
 	init_completion(&io.done);
 	blk_start_plug(&plug);
-	for (;;) {
-		rs = find_next_bit(m->span_dirty, span, rs);
-		if (rs >= span)
-			break;
-		re = find_next_zero_bit(m->span_dirty, span, rs);
-		pos = (sector_t)(first + rs) << shift;
-		end = min_t(sector_t, (sector_t)(first + re) << shift, m->g.len);
-		bytes = (end - pos) << SECTOR_SHIFT;
+	for (e = 0; e < m->nr_ext; e++) {
+		bytes = m->ext[e].sectors << SECTOR_SHIFT;
 		npages = DIV_ROUND_UP(bytes, PAGE_SIZE);
-		pages = &m->pages[(rs << shift) >> (PAGE_SHIFT - SECTOR_SHIFT)];
 		bio = bio_alloc(bdev, npages, opf, GFP_KERNEL);
-		bio->bi_iter.bi_sector = base + pos;
+		bio->bi_iter.bi_sector = base + m->ext[e].pos;
 		bio->bi_private = &io;
 		bio->bi_end_io = vmig_move_endio;
 		for (i = 0; i < npages; i++)
-			__bio_add_page(bio, pages[i],
+			__bio_add_page(bio, m->pages[m->ext[e].page + i],
 				       min_t(unsigned int, PAGE_SIZE, bytes - i * PAGE_SIZE), 0);
 		atomic_inc(&io.pending);
 		submit_bio(bio);
-		rs = re;
 	}
 	blk_finish_plug(&plug);
 	vmig_move_io_put(&io);
@@ -345,90 +344,118 @@ static int vmig_move_span_rw(struct vmig_move *m, struct block_device *bdev,
 }
 
 /*
- * Test only (fault_inject): the copy buffer's part for region 5, if the
- * span starting at region first holds it, becomes zeros, as if the copier
- * had lost the region's writes. Regions are whole pages.
+ * Test only (fault_inject): whatever the batch holds of region 5 becomes
+ * zeros in the buffer, as if the copier had lost the region's writes.
  */
-static void vmig_move_lose_region(struct vmig_move *m, unsigned long first,
-				  unsigned long span)
+static void vmig_move_lose_region(struct vmig_move *m)
 {
-	unsigned int per = 1U << (m->g.region_shift - (PAGE_SHIFT - SECTOR_SHIFT));
-	unsigned int i;
+	sector_t r5 = (sector_t)5 << m->g.region_shift;
+	sector_t r5_end = r5 + (1U << m->g.region_shift);
+	unsigned int e;
+	sector_t s;
 
-	if (first > 5 || first + span <= 5)
-		return;
-	for (i = 0; i < per; i++)
-		memzero_page(m->pages[(5 - first) * per + i], 0, PAGE_SIZE);
+	for (e = 0; e < m->nr_ext; e++)
+		for (s = max(m->ext[e].pos, r5);
+		     s < min_t(sector_t, m->ext[e].pos + m->ext[e].sectors, r5_end);
+		     s += PAGE_SIZE >> SECTOR_SHIFT)
+			memzero_page(m->pages[m->ext[e].page +
+				     ((s - m->ext[e].pos) >> (PAGE_SHIFT - SECTOR_SHIFT))],
+				     0, PAGE_SIZE);
 }
 
-/* The bytes of the span's dirty runs (the last region may be partial). */
-static u64 vmig_move_span_bytes(struct vmig_move *m, unsigned long first,
-				unsigned long span)
+/* Copy the batch from source to destination, and empty it. */
+static int vmig_move_batch_copy(struct vmig_move *m, struct block_device *src,
+				struct block_device *dst)
 {
-	u64 bytes = (u64)bitmap_weight(m->span_dirty, span) <<
-		    (m->g.region_shift + SECTOR_SHIFT);
-
-	if (first + span == m->g.nr_regions && test_bit(span - 1, m->span_dirty))
-		bytes -= ((u64)m->g.nr_regions << m->g.region_shift << SECTOR_SHIFT) -
-			 ((u64)m->g.len << SECTOR_SHIFT);
-	return bytes;
-}
-
-/* Copy the span's dirty regions (m->span_dirty) from source to destination. */
-static int vmig_move_copy(struct vmig_move *m, struct block_device *src,
-			  struct block_device *dst, unsigned long first,
-			  unsigned long span)
-{
+	unsigned int e;
 	int ret;
 
-	ret = vmig_move_span_rw(m, src, REQ_OP_READ, m->g.src_offset, first, span);
+	if (!m->nr_ext)
+		return 0;
+	ret = vmig_move_batch_rw(m, src, REQ_OP_READ, m->g.src_offset);
 	if (ret) {
 		m->why = "reading the source failed";
 		return ret;
 	}
 	if (vmig_fault(VMIG_FAULT_LOSE_MOVE_REGION))
-		vmig_move_lose_region(m, first, span);
-	ret = vmig_move_span_rw(m, dst, REQ_OP_WRITE, 0, first, span);
+		vmig_move_lose_region(m);
+	ret = vmig_move_batch_rw(m, dst, REQ_OP_WRITE, 0);
 	if (ret) {
 		m->why = "writing the destination failed";
 		return ret;
 	}
-	m->copied += vmig_move_span_bytes(m, first, span);
+	for (e = 0; e < m->nr_ext; e++)
+		m->copied += (u64)m->ext[e].sectors << SECTOR_SHIFT;
+	m->nr_ext = 0;
 	return 0;
 }
 
-/* Regions per claim: one chunk, the copy buffer's size. */
+/*
+ * Copy the claimed regions that were dirty (m->span_dirty, from region
+ * first on, span regions), in batches of at most the buffer: many small
+ * regions share one, a region larger than the buffer takes several.
+ */
+static int vmig_move_copy(struct vmig_move *m, struct block_device *src,
+			  struct block_device *dst, unsigned long first,
+			  unsigned long span)
+{
+	const unsigned int page_sectors = PAGE_SIZE >> SECTOR_SHIFT;
+	unsigned int shift = m->g.region_shift, used = 0, n;
+	unsigned long rs = 0, re;
+	sector_t pos, end;
+	int ret;
+
+	m->nr_ext = 0;
+	for (;;) {
+		rs = find_next_bit(m->span_dirty, span, rs);
+		if (rs >= span)
+			break;
+		re = find_next_zero_bit(m->span_dirty, span, rs);
+		pos = (sector_t)(first + rs) << shift;
+		end = min_t(sector_t, (sector_t)(first + re) << shift, m->g.len);
+		while (pos < end) {
+			n = min_t(sector_t, end - pos,
+				  min(VMIG_STORAGE_BUF_PAGES - used,
+				      VMIG_STORAGE_BIO_PAGES) * page_sectors);
+			m->ext[m->nr_ext].pos = pos;
+			m->ext[m->nr_ext].sectors = n;
+			m->ext[m->nr_ext].page = used;
+			m->nr_ext++;
+			used += DIV_ROUND_UP(n, page_sectors);
+			pos += n;
+			if (used == VMIG_STORAGE_BUF_PAGES) {
+				ret = vmig_move_batch_copy(m, src, dst);
+				if (ret)
+					return ret;
+				used = 0;
+			}
+		}
+		rs = re;
+	}
+	return vmig_move_batch_copy(m, src, dst);
+}
+
+/* Regions one claim may span, and dirty regions it may take. */
 static unsigned long vmig_move_span_max(struct vmig_move *m)
 {
-	return max(1UL, (VMIG_STORAGE_CHUNK >> SECTOR_SHIFT) >> m->g.region_shift);
+	return max(1UL, (VMIG_STORAGE_SPAN >> SECTOR_SHIFT) >> m->g.region_shift);
 }
 
-/*
- * The span the next claim takes from region from on: it starts at the
- * first dirty region and covers a chunk's worth of regions, clean ones
- * included (their writes are only held for the claim's duration). Return:
- * its first region, with *span 0 when nothing is dirty.
- */
-static unsigned long vmig_move_next_span(struct vmig_move *m, unsigned long from,
-					 unsigned long *span)
+static unsigned long vmig_move_claim_max(struct vmig_move *m)
 {
-	unsigned long first, nr;
-
-	first = vmig_track_next_dirty(m->t, from, &nr, 1);
-	*span = nr ? min(vmig_move_span_max(m), m->g.nr_regions - first) : 0;
-	return first;
+	return max(1UL, (VMIG_STORAGE_BUF >> SECTOR_SHIFT) >> m->g.region_shift);
 }
 
 /*
- * One pass: copy every region dirty when the sweep reaches it, one span
- * per claim. Writes behind the sweep are left for the next pass.
+ * One pass: copy every region dirty when the sweep reaches it, claim by
+ * claim. Writes behind the sweep are left for the next pass.
  * A quiesced pass (at switchover) uses the devices the switchover holds
  * and cannot be cancelled; otherwise the tracker's devices are held per
  * claim, so that a table reload is not kept waiting for a whole pass.
  */
 static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 {
-	unsigned long first, span, from = 0;
+	unsigned long first, nr, span, from = 0;
 	struct block_device *src, *dst;
 	ktime_t t0;
 	u64 ns;
@@ -439,8 +466,8 @@ static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 		m->claims_ns = 0;
 	}
 	for (;;) {
-		first = vmig_move_next_span(m, from, &span);
-		if (!span)
+		first = vmig_track_next_dirty(m->t, from, &nr, 1);
+		if (!nr)
 			return 0;
 		if (quiesced) {
 			src = m->src_bdev;
@@ -455,7 +482,9 @@ static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 			}
 		}
 		t0 = ktime_get();
-		vmig_track_claim(m->t, first, span, m->span_dirty);
+		span = vmig_track_claim(m->t, first,
+					min(vmig_move_span_max(m), m->g.nr_regions - first),
+					vmig_move_claim_max(m), m->span_dirty);
 		ret = vmig_move_copy(m, src, dst, first, span);
 		vmig_track_release(m->t, !ret);
 		ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
@@ -479,18 +508,31 @@ static u64 vmig_move_dirty_bytes(struct vmig_move *m)
 	       (m->g.region_shift + SECTOR_SHIFT);
 }
 
-/* Claims the next pass would make: one per span (vmig_move_next_span()). */
+/* Claims the next pass would make, if nothing is written meanwhile. */
 static u64 vmig_move_dirty_runs(struct vmig_move *m)
 {
-	unsigned long first, span, from = 0;
+	unsigned long first, nr, limit, taken, from = 0;
 	u64 runs = 0;
 
 	for (;;) {
-		first = vmig_move_next_span(m, from, &span);
-		if (!span)
+		first = vmig_track_next_dirty(m->t, from, &nr, 1);
+		if (!nr)
 			return runs;
 		runs++;
-		from = first + span;
+		limit = min(first + vmig_move_span_max(m), m->g.nr_regions);
+		taken = 0;
+		from = first;
+		while (taken < vmig_move_claim_max(m)) {
+			from = vmig_track_next_dirty(m->t, from, &nr,
+						     vmig_move_claim_max(m) - taken);
+			if (!nr || from >= limit) {
+				from = limit;
+				break;
+			}
+			nr = min(nr, limit - from);
+			taken += nr;
+			from += nr;
+		}
 	}
 }
 

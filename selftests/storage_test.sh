@@ -166,7 +166,7 @@ dmsetup targets | grep -q '^vmig-track' || { echo "1..0 # SKIP vmig-track target
 RAM0=$(stat -L -c '%t:%T' /dev/ram0 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 RAM1=$(stat -L -c '%t:%T' /dev/ram1 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 
-echo "1..18"
+echo "1..20"
 
 # --- the target alone: records writes per region, passes I/O through -------
 fresh
@@ -285,6 +285,26 @@ else
 	fail "writes_after_move_land_on_destination" "$(tr '\n' ' ' < "$T/w.out") $v"
 fi
 
+# Any granularity: 4 KiB regions (a claim takes up to 1024 of them, from
+# all over the device) and 8 MiB ones (larger than the 4 MiB copy buffer:
+# one region is copied in two batches under one claim).
+for g in 4k 8m; do
+	fresh
+	writer_start --iops 2000 --max-kb 16
+	move --to /dev/ram1 --granularity $g
+	writer_stop
+	if [ "$rc" != 0 ]; then
+		fail "granularity_${g}_moves_with_the_device" "storage-move exited $rc: $(cat "$T/m.out" "$T/m.err" | tr '\n' ' ')"
+	elif [ -n "$werr" ]; then
+		fail "granularity_${g}_moves_with_the_device" "$werr"
+	elif v=$(verify /dev/ram1) && [ -n "$v" ]; then
+		fail "granularity_${g}_moves_with_the_device" "destination: $v"
+	else
+		echo "# $(tail -n 1 "$T/m.out")"
+		ok "granularity_${g}_moves_with_the_device"
+	fi
+done
+
 # The check above can fail: a copier that loses region 5 (blocks 80-95).
 fresh
 writer_start --iops 2000 --max-kb 16
@@ -339,7 +359,7 @@ fi
 # --- cancel in the middle --------------------------------------------------------
 if dmsetup targets | grep -q '^delay'; then
 	fresh
-	mkdm slow "0 $SECTORS delay /dev/ram1 0 0 /dev/ram1 0 100"
+	mkdm slow "0 $SECTORS delay /dev/ram1 0 0 /dev/ram1 0 400"
 	writer_start --iops 200
 	vmigctl storage-move --dev /dev/mapper/vmdisk --to /dev/mapper/slow \
 		> "$T/m.out" 2> "$T/m.err" &
@@ -396,7 +416,7 @@ else
 fi
 
 # --- a mirrored write fails on the destination: the guest never sees it -------
-# The destination is slow (the copy takes over 3 s, 1 MiB per 100 ms, in
+# The destination is slow (the copy takes over 3 s, 4 MiB per 400 ms, in
 # ascending order). Once the copy is past its first 12 MiB, the first 8 MiB
 # start failing writes. The writer's writes there are mirrored
 # (--sync-writes, the regions are copied and clean) and their destination
@@ -405,7 +425,7 @@ fi
 # region and the failure would come from the copy instead.
 if dmsetup targets | grep -q '^delay'; then
 	fresh
-	mkdm slow "0 $SECTORS delay /dev/ram1 0 0 /dev/ram1 0 100"
+	mkdm slow "0 $SECTORS delay /dev/ram1 0 0 /dev/ram1 0 400"
 	mkdm bad "0 $SECTORS linear /dev/mapper/slow 0"
 	writer_start --iops 200 --zeroout-pct 0 --discard-pct 0
 	move --to /dev/mapper/bad --sync-writes &
@@ -432,7 +452,7 @@ fi
 # --- --timeout cancels ---------------------------------------------------------
 if dmsetup targets | grep -q '^delay'; then
 	fresh
-	mkdm slow "0 $SECTORS delay /dev/ram1 0 0 /dev/ram1 0 100"
+	mkdm slow "0 $SECTORS delay /dev/ram1 0 0 /dev/ram1 0 400"
 	writer_start --iops 200
 	move --to /dev/mapper/slow --timeout 1
 	check_aborted "timeout_cancels_move" "not done within 1 s"
