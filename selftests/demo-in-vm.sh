@@ -1,12 +1,15 @@
 #!/bin/bash
 # Runs inside the test VM: a guest writing stamped pages migrates from host
 # "vmig-src" to host "vmig-dst" (network namespaces joined by veth, see
-# lib/netns.sh), then proves it carried on intact on the destination.
+# lib/netns.sh), then proves it carried on intact on the destination. Then
+# a disk in use moves to another device (storage-move) under a verifying
+# writer.
 top=$(cd "$(dirname "$0")/.." && pwd)
 VMIG_BUILD=$top/build
 export PATH="$VMIG_BUILD:$PATH"
 . "$top/selftests/lib/netns.sh"
 . "$top/selftests/lib/vmm.sh"
+. "$top/selftests/lib/dm.sh"
 set -u
 
 ip link set lo up
@@ -48,5 +51,28 @@ echo "== guest on destination:  $(vmm_cmd dst stats)"
 echo "== guest self-check:      $(vmm_cmd dst guest-verify)"
 vmm_kill dst
 netns_down
+
+# Storage vMotion: /dev/mapper/vmdisk (on ram0) moves to ram1 while written.
+modprobe dm-mod && modprobe brd rd_nr=2 rd_size=131072 || exit 1
+mkdm vmdisk "0 262144 linear /dev/ram0 0" || exit 1
+diskverify fill /dev/mapper/vmdisk > /dev/null || exit 1
+diskverify run /dev/mapper/vmdisk /tmp/disk.model --threads 2 --iops 500 \
+	> /tmp/writer.out 2>&1 &
+writer=$!
+sleep 1
+echo "== table before: $(dmsetup table vmdisk)"
+echo "== vmigctl storage-move --dev /dev/mapper/vmdisk --to /dev/ram1 (a writer runs)"
+vmigctl storage-move --dev /dev/mapper/vmdisk --to /dev/ram1
+rc=$?
+kill -TERM $writer
+wait $writer
+echo "== storage-move exited $rc; table after: $(dmsetup table vmdisk)"
+echo "== writer: $(cat /tmp/writer.out)"
+diskverify verify /dev/mapper/vmdisk /tmp/disk.model > /tmp/verify.out 2>&1
+vrc=$?
+echo "== disk check: $(tail -n 1 /tmp/verify.out)"
+rmdm vmdisk
+rmmod brd
+[ $rc = 0 ] && [ $vrc = 0 ] || exit 1
 rmmod vmig
 echo "== demo done"
