@@ -336,6 +336,15 @@ int vmig_state_apply(struct vmig_vm *vm, u16 kind, u16 vcpu, void *buf,
 		return vmig_state_apply_msrs(vm, f, vcpu, buf, why);
 	r = vmig_vm_ioctl(vm, f, d->set, buf, len);
 	if (r < 0) {
+		/* The operator's only clue to which record KVM refused. */
+		pr_info("vCPU %u: state record kind %u: SET ioctl %#x failed: %ld\n",
+			vcpu, kind, d->set, r);
+		if (kind == VMIG_SK_SREGS) {
+			struct kvm_sregs *sr = buf;
+
+			pr_info("vCPU %u: refused sregs: cr0 %#llx cr4 %#llx efer %#llx cs.l %u\n",
+				vcpu, sr->cr0, sr->cr4, sr->efer, sr->cs.l);
+		}
 		*why = "a KVM state write (SET ioctl) failed";
 		return r;
 	}

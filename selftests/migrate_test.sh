@@ -86,11 +86,26 @@ else
 fi
 
 # --- an idle VM (vCPUs parked by its VMM) -------------------------------------
-fresh "$LAYOUT1 --vcpus 2" "$LAYOUT1 --vcpus 2" && start_receive
-sleep 0.5
-vmm_cmd src stop > /dev/null
-migrate
-rrc=$(wait_receive)
+# Rig artifact (seen on 6.12, about 1 run in 12): after the VMM parks its
+# vCPUs, KVM_GET_SREGS of one may return the L1 kernel's own state (CR0
+# 0x80050033, a 64-bit CS, EFER 0), which QEMU's TCG nested SVM wrote into
+# the guest's VMCB at a #VMEXIT. The source VM itself is broken then, the
+# destination rightly refuses the state (vmig logs the refused sregs), and
+# the case is run once more, saying so. Any other failure fails the test.
+idle_case() {
+	fresh "$LAYOUT1 --vcpus 2" "$LAYOUT1 --vcpus 2" && start_receive
+	sleep 0.5
+	vmm_cmd src stop > /dev/null
+	migrate
+	rrc=$(wait_receive)
+}
+dmesg_mark=$(dmesg | wc -l)
+idle_case
+if [ "$mig_rc" -ne 0 ] && grep -q "a KVM state write (SET ioctl) failed" "$T/recv.err" &&
+   dmesg | tail -n +"$((dmesg_mark + 1))" | grep -q "refused sregs: .* efer 0 cs.l 1"; then
+	echo "# idle_vm_migrates: TCG handed the source a corrupted vCPU state; running the case again"
+	idle_case
+fi
 if [ "$mig_rc" -eq 0 ] && [ "$rrc" = 0 ]; then
 	check_landed "idle_vm_migrates"
 else
