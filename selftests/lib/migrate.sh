@@ -65,6 +65,9 @@ source_still_runs() {
 	local a b
 	ip -n $VMIG_SRC_NS link set vsrc up 2> /dev/null
 	a=$(vmm_cmd src stats); sleep 0.5; b=$(vmm_cmd src stats)
-	[ "$a" != "$b" ] || { echo "# source did not progress: $a"; return 1; }
+	[ "$a" != "$b" ] || {
+		echo "# source did not progress: '$a'; its VMM said: $(tail -n 3 "$src_dir/err" 2> /dev/null | tr '\n' ' ')"
+		return 1
+	}
 	vmm_cmd src stop > /dev/null && vmm_cmd src verify > /dev/null
 }
