@@ -772,11 +772,42 @@ bool vmig_track_mirror_failed(struct vmig_track *t)
 }
 
 /**
+ * vmig_track_claim_span() - how far a claim from a region would reach
+ * @t: tracker
+ * @first: first region
+ * @nr: regions at most
+ * @max_dirty: 0, or the claim ends right after this many dirty regions
+ *
+ * The one rule for where a claim ends, for vmig_track_claim() and for
+ * estimates of the claims a pass will make. Unlocked, the answer is a
+ * snapshot that writes may change at once.
+ *
+ * Return: the regions a claim would take, [@first, @first + return).
+ */
+unsigned long vmig_track_claim_span(struct vmig_track *t, unsigned long first,
+				    unsigned long nr, unsigned long max_dirty)
+{
+	unsigned long r = first, taken = 0;
+
+	if (!max_dirty)
+		return nr;
+	for (;;) {
+		r = find_next_bit(t->dirty, first + nr, r);
+		if (r >= first + nr)
+			return nr;
+		if (++taken == max_dirty)
+			return r + 1 - first;
+		r++;
+	}
+}
+
+/**
  * vmig_track_claim() - take regions for copying
  * @t: tracker (attached)
  * @first: first region
  * @nr: regions at most
  * @max_dirty: 0, or the claim ends right after this many dirty regions
+ *	(vmig_track_claim_span())
  * @was_dirty: NULL, or out: bit i set when region @first + i was dirty
  *	(@nr bits); the caller then copies those only
  *
@@ -795,24 +826,18 @@ unsigned long vmig_track_claim(struct vmig_track *t, unsigned long first,
 			       unsigned long nr, unsigned long max_dirty,
 			       unsigned long *was_dirty)
 {
-	unsigned long r = first, end = first + nr, taken = 0;
+	unsigned long r, end;
 	unsigned int old;
 
 	spin_lock_irq(&t->lock);
+	end = first + vmig_track_claim_span(t, first, nr, max_dirty);
 	if (was_dirty)
 		bitmap_zero(was_dirty, nr);
-	for (;;) {
-		r = find_next_bit(t->dirty, first + nr, r);
-		if (r >= first + nr)
-			break;
+	for (r = find_next_bit(t->dirty, end, first); r < end;
+	     r = find_next_bit(t->dirty, end, r + 1)) {
 		clear_bit(r, t->dirty);
 		if (was_dirty)
 			__set_bit(r - first, was_dirty);
-		if (max_dirty && ++taken == max_dirty) {
-			end = r + 1;
-			break;
-		}
-		r++;
 	}
 	t->claimed = true;
 	t->claim_first = first;

@@ -57,6 +57,8 @@ unsigned long vmig_track_next_dirty(struct vmig_track *t, unsigned long from,
 unsigned long vmig_track_dirty_count(struct vmig_track *t);
 u64 vmig_track_newly_dirty(struct vmig_track *t);
 bool vmig_track_mirror_failed(struct vmig_track *t);
+unsigned long vmig_track_claim_span(struct vmig_track *t, unsigned long first,
+				    unsigned long nr, unsigned long max_dirty);
 unsigned long vmig_track_claim(struct vmig_track *t, unsigned long first,
 			       unsigned long nr, unsigned long max_dirty,
 			       unsigned long *was_dirty);

@@ -446,6 +446,12 @@ static unsigned long vmig_move_claim_max(struct vmig_move *m)
 	return max(1UL, (VMIG_STORAGE_BUF >> SECTOR_SHIFT) >> m->g.region_shift);
 }
 
+/* Regions a claim starting at @first may span. */
+static unsigned long vmig_move_claim_nr(struct vmig_move *m, unsigned long first)
+{
+	return min(vmig_move_span_max(m), m->g.nr_regions - first);
+}
+
 /*
  * One pass: copy every region dirty when the sweep reaches it, claim by
  * claim. Writes behind the sweep are left for the next pass.
@@ -482,8 +488,7 @@ static int vmig_move_pass(struct vmig_move *m, bool quiesced)
 			}
 		}
 		t0 = ktime_get();
-		span = vmig_track_claim(m->t, first,
-					min(vmig_move_span_max(m), m->g.nr_regions - first),
+		span = vmig_track_claim(m->t, first, vmig_move_claim_nr(m, first),
 					vmig_move_claim_max(m), m->span_dirty);
 		ret = vmig_move_copy(m, src, dst, first, span);
 		vmig_track_release(m->t, !ret);
@@ -511,7 +516,7 @@ static u64 vmig_move_dirty_bytes(struct vmig_move *m)
 /* Claims the next pass would make, if nothing is written meanwhile. */
 static u64 vmig_move_dirty_runs(struct vmig_move *m)
 {
-	unsigned long first, nr, limit, taken, from = 0;
+	unsigned long first, nr, from = 0;
 	u64 runs = 0;
 
 	for (;;) {
@@ -519,20 +524,8 @@ static u64 vmig_move_dirty_runs(struct vmig_move *m)
 		if (!nr)
 			return runs;
 		runs++;
-		limit = min(first + vmig_move_span_max(m), m->g.nr_regions);
-		taken = 0;
-		from = first;
-		while (taken < vmig_move_claim_max(m)) {
-			from = vmig_track_next_dirty(m->t, from, &nr,
-						     vmig_move_claim_max(m) - taken);
-			if (!nr || from >= limit) {
-				from = limit;
-				break;
-			}
-			nr = min(nr, limit - from);
-			taken += nr;
-			from += nr;
-		}
+		from = first + vmig_track_claim_span(m->t, first,
+				vmig_move_claim_nr(m, first), vmig_move_claim_max(m));
 	}
 }
 

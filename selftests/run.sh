@@ -43,12 +43,29 @@ done
 
 # A run that tests no kernel proves nothing about the module.
 [ $# -gt 0 ] || result fail "kernels" "no Debian kernel with headers is installed (make setup)"
+# One test VM per kernel, as many at a time as there are cores: a VM
+# emulates its vCPUs on one host thread (rig/vm-run.sh).
+jobs=${VMIG_RIG_JOBS:-$(nproc)}
+rm -f "$logdir"/vm-*.rc
+running=0
+for kver in "$@"; do
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	(
+		VMIG_RIG_TIMEOUT=${VMIG_RIG_TIMEOUT:-2400} \
+			selftests/rig/vm-run.sh "$kver" "$top/selftests/vm-tests.sh" \
+			> "$logdir/vm-$kver.log" 2>&1
+		echo $? > "$logdir/vm-$kver.rc"
+	) &
+	running=$((running + 1))
+done
+wait
 for kver in "$@"; do
 	echo "# kernel $kver"
 	log=$logdir/vm-$kver.log
-	VMIG_RIG_TIMEOUT=${VMIG_RIG_TIMEOUT:-2400} \
-		selftests/rig/vm-run.sh "$kver" "$top/selftests/vm-tests.sh" > "$log" 2>&1
-	rc=$?
+	rc=$(cat "$logdir/vm-$kver.rc" 2>/dev/null || echo 125)
 	grep -E '^(not )?ok |^#' "$log" | grep -vE '^#  +(RUN|OK)' | sed 's/^/    /'
 	res=$(sed -n 's/.*VMIG-RESULT pass=\([0-9]*\) fail=\([0-9]*\) skip=\([0-9]*\).*/\1 \2 \3/p' "$log" | tail -n 1)
 	if [ -z "$res" ] || [ "$rc" -ne 0 ]; then
@@ -56,7 +73,6 @@ for kver in "$@"; do
 		result fail "$kver: test VM did not finish (rc $rc)" "see $log"
 		continue
 	fi
-	set -- "$@"
 	read -r p f s <<< "$res"
 	echo "# $kver: $p passed, $f failed, $s skipped"
 	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))

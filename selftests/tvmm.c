@@ -73,9 +73,12 @@ static void cmd_verify(struct tvmm *vm)
 	else if (res.bad_pages)
 		reply("ERR bad=%" PRIu64 " first_gfn=0x%" PRIx64,
 		      res.bad_pages, res.first_bad_gfn);
-	else if (ret)
+	else if (res.reg_bad_vcpu >= 0)
 		reply("ERR regs vcpu=%d ebp=%u gen=%u", res.reg_bad_vcpu,
 		      res.reg_ebp, res.reg_gen);
+	else if (ret)
+		reply("ERR mode vcpu=%d%s", res.mode_bad_vcpu,
+		      res.mode_impossible ? " impossible" : "");
 	else
 		reply("OK bad=0");
 }

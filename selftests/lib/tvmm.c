@@ -27,6 +27,7 @@
 #define NSEC_PER_SEC	1000000000ULL
 #define X86_CR0_PE	(1UL << 0)
 #define X86_CR0_ET	(1UL << 4)
+#define EFER_LMA	(1UL << 10)
 
 struct tvmm_vcpu {
 	struct tvmm *vm;
@@ -944,6 +945,38 @@ static int check_page(const uint32_t *p, uint32_t gfn, uint32_t gen,
 	return -1;
 }
 
+static bool sregs_impossible(const struct kvm_sregs *s)
+{
+	return s->cs.l && !(s->efer & EFER_LMA);
+}
+
+/* Every vCPU still in the mode load_vcpu() set: see tvmm_verify(). */
+static void check_modes(struct tvmm *vm, struct tvmm_verify_result *res)
+{
+	struct kvm_sregs s;
+	int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		if (ioctl(vm->vcpus[i].fd, KVM_GET_SREGS, &s)) {
+			memset(&s, 0, sizeof(s));
+		} else if (s.cr0 == (X86_CR0_PE | X86_CR0_ET) && !s.cr4 &&
+			   !s.efer && s.cs.selector == 0x08 && !s.cs.base &&
+			   s.cs.db && !s.cs.l && s.ss.selector == 0x10) {
+			continue;
+		}
+		res->mode_bad_vcpu = i;
+		res->mode_impossible = sregs_impossible(&s);
+		if (!res->msg[0])
+			snprintf(res->msg, sizeof(res->msg),
+				 "vcpu %d: %s mode state: cr0 0x%llx cr4 0x%llx efer 0x%llx cs 0x%x base 0x%llx db %d l %d",
+				 i, res->mode_impossible ? "impossible" : "changed",
+				 (unsigned long long)s.cr0, (unsigned long long)s.cr4,
+				 (unsigned long long)s.efer, s.cs.selector,
+				 (unsigned long long)s.cs.base, s.cs.db, s.cs.l);
+		return;
+	}
+}
+
 int tvmm_verify(struct tvmm *vm, struct tvmm_verify_result *res)
 {
 	struct tvmm_cb *cb = tvmm_cb(vm);
@@ -952,6 +985,7 @@ int tvmm_verify(struct tvmm *vm, struct tvmm_verify_result *res)
 
 	memset(res, 0, sizeof(*res));
 	res->reg_bad_vcpu = -1;
+	res->mode_bad_vcpu = -1;
 	if (tvmm_running(vm)) {
 		snprintf(res->msg, sizeof(res->msg), "vcpus are running");
 		return -EBUSY;
@@ -1008,7 +1042,21 @@ int tvmm_verify(struct tvmm *vm, struct tvmm_verify_result *res)
 				 (unsigned long long)st.rip);
 		break;
 	}
-	return res->bad_pages || res->reg_bad_vcpu >= 0;
+	check_modes(vm, res);
+	return res->bad_pages || res->reg_bad_vcpu >= 0 ||
+	       res->mode_bad_vcpu >= 0;
+}
+
+int tvmm_state_impossible(struct tvmm *vm)
+{
+	struct kvm_sregs s;
+	int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (!ioctl(vm->vcpus[i].fd, KVM_GET_SREGS, &s) &&
+		    sregs_impossible(&s))
+			return i;
+	return -1;
 }
 
 static bool all_reported(struct tvmm *vm, uint32_t seq)

@@ -11,12 +11,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 timeout=${VMIG_RIG_TIMEOUT:-1800}
 # VMIG_RIG_APPEND: more kernel parameters (debugging, e.g. debug_pagealloc=on)
 mem=${VMIG_RIG_MEM:-2048}
+# VMIG_RIG_THREAD: QEMU's TCG threading, single (default) or multi. With
+# multi-threaded TCG and nested SVM the rig broke itself about once in
+# three full runs: a vCPU of a test guest handed back the L1 kernel's own
+# CR0 and CS, and a test VM panicked in a test that never touches vmig.
+# One thread per VM also leaves the other core to a second VM (run.sh).
+thread=${VMIG_RIG_THREAD:-single}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$here/mkinitramfs.sh" "$kver" "$work/initrd" "$cmd"
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
-	-machine q35 -accel tcg,thread=multi -cpu EPYC,+svm,+npt -smp 2 -m "$mem" \
+	-machine q35 -accel "tcg,thread=$thread" -cpu EPYC,+svm,+npt -smp 2 -m "$mem" \
 	-nographic -no-reboot -nic none \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
