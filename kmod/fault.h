@@ -2,7 +2,7 @@
 /*
  * Test-only fault injection (module parameter fault_inject), so that the
  * selftests can show each verifier catches the loss it exists for: a page,
- * a disk region, a flush. Never set in production.
+ * a disk region, a flush, a broken vCPU state. Never set in production.
  */
 #ifndef _VMIG_FAULT_H
 #define _VMIG_FAULT_H
@@ -15,6 +15,7 @@
 #define VMIG_FAULT_LOSE_DISK		BIT(2)	/* the disk's first regions are never sent */
 #define VMIG_FAULT_SKIP_MOVE_FLUSH	BIT(3)	/* a storage move does not flush its destination */
 #define VMIG_FAULT_LOSE_MOVE_REGION	BIT(4)	/* a storage move's copies of region 5 are zeros */
+#define VMIG_FAULT_IMPOSSIBLE_SREGS	BIT(5)	/* vCPU 0's sregs: 64-bit CS, no long mode */
 
 extern unsigned int vmig_fault_inject;
 

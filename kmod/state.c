@@ -8,8 +8,10 @@
 #include <linux/mman.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/msr-index.h>
 
 #include "compat/compat.h"
+#include "fault.h"
 #include "state.h"
 #include "stream.h"
 #include "vm.h"
@@ -173,6 +175,26 @@ int vmig_state_filter_msrs(struct vmig_vm *vm, struct vmig_msr_list *msrs)
 	return 0;
 }
 
+/*
+ * A state no x86 CPU can be in, which KVM_SET_SREGS refuses on every host:
+ * a 64-bit code segment outside long mode. Refused here, before the
+ * destination is handed it, and said to be the source's: the source VM is
+ * broken (the nested-SVM emulation of the test rig has done this).
+ */
+static int vmig_state_check_sregs(u32 vcpu, struct kvm_sregs *sr, const char **why)
+{
+	if (vcpu == 0 && vmig_fault(VMIG_FAULT_IMPOSSIBLE_SREGS)) {
+		sr->cs.l = 1;
+		sr->efer &= ~EFER_LMA;
+	}
+	if (!sr->cs.l || (sr->efer & EFER_LMA))
+		return 0;
+	pr_warn("vCPU %u: impossible sregs at the source: cr0 %#llx cr4 %#llx efer %#llx cs.l %u\n",
+		vcpu, sr->cr0, sr->cr4, sr->efer, sr->cs.l);
+	*why = "a source vCPU is in an impossible state (64-bit code outside long mode)";
+	return -EINVAL;
+}
+
 static int vmig_state_send_one(struct vmig_vm *vm, struct vmig_stream *st,
 			       u16 kind, u16 vcpu, void *buf, u32 len)
 {
@@ -244,6 +266,11 @@ int vmig_state_send(struct vmig_vm *vm, struct vmig_stream *st,
 				*why = "a KVM state read (GET ioctl) failed";
 				ret = r;
 				break;
+			}
+			if (kind == VMIG_SK_SREGS) {
+				ret = vmig_state_check_sregs(v, buf, why);
+				if (ret)
+					break;
 			}
 			ret = vmig_state_send_one(vm, st, kind, v, buf, len);
 		}

@@ -59,7 +59,7 @@ fresh() {	# fresh "src tvmm args" "dst tvmm args"
 	vmm_start dst $VMIG_DST_NS $2 --wait || return 1
 }
 
-echo "1..20"
+echo "1..21"
 
 # --- a guest writing continuously moves and carries on ---------------------
 fresh "$LAYOUT1 --vcpus 1 --rate 20000" "$LAYOUT1 --vcpus 1" && start_receive
@@ -89,9 +89,9 @@ fi
 # Rig artifact (seen on 6.12, about 1 run in 12): after the VMM parks its
 # vCPUs, one may hold the L1 kernel's own CR0 and 64-bit CS, which QEMU's
 # TCG nested SVM wrote into the guest's VMCB at a #VMEXIT. The source VM
-# itself is broken then (its VMM's verify says "impossible"), the
-# destination rightly refuses the state, and the case is run once more,
-# saying so. Any other failure fails the test.
+# itself is broken then (its VMM's verify says "impossible"), vmig refuses
+# to send the state, and the case is run once more, saying so. Any other
+# failure fails the test.
 idle_case() {
 	fresh "$LAYOUT1 --vcpus 2" "$LAYOUT1 --vcpus 2" && start_receive
 	sleep 0.5
@@ -100,7 +100,7 @@ idle_case() {
 	rrc=$(wait_receive)
 }
 idle_case
-if [ "$mig_rc" -ne 0 ] && grep -q "a KVM state write (SET ioctl) failed" "$T/recv.err" &&
+if [ "$mig_rc" -ne 0 ] && grep -q "a source vCPU is in an impossible state" "$T/mig.err" &&
    vmm_cmd src verify | grep -q "^ERR mode .*impossible"; then
 	echo "# idle_vm_migrates: TCG handed the source an impossible vCPU state; running the case again"
 	idle_case
@@ -331,6 +331,25 @@ fault_caught() {	# NAME FAULT_BITS
 }
 fault_caught hash_check_catches_lost_redirtied_pages 1
 fault_caught hash_check_catches_a_dropped_page 2
+
+# --- a source vCPU in a state no CPU can be in is refused at the source ----
+# fault_inject 32 gives vCPU 0's captured sregs a 64-bit CS outside long
+# mode, what the rig's nested SVM has done (idle_vm_migrates above).
+fresh "$LAYOUT1 --vcpus 2 --rate 2000" "$LAYOUT1 --vcpus 2" && start_receive
+echo 32 > /sys/module/vmig/parameters/fault_inject
+migrate
+rrc=$(wait_receive)
+echo 0 > /sys/module/vmig/parameters/fault_inject
+if [ "$mig_rc" -eq 1 ] && [ "$rrc" != 0 ] &&
+   grep -q "a source vCPU is in an impossible state" "$T/mig.err" &&
+   dmesg | grep -q "vCPU 0: impossible sregs at the source: .* cs.l 1" &&
+   source_still_runs && sessions_gone; then
+	echo "# source: $(tail -1 "$T/mig.err")"
+	echo "# destination: $(tail -1 "$T/recv.err")"
+	ok "impossible_source_state_refused_source_runs"
+else
+	fail "impossible_source_state_refused_source_runs" "migrate rc $mig_rc ($(tail -1 "$T/mig.err")), receive rc $rrc ($(tail -1 "$T/recv.err"))"
+fi
 
 # --- after switchover the destination announces the VM's MAC --------------
 MAC=52:54:00:76:6d:67
