@@ -1047,18 +1047,6 @@ int tvmm_verify(struct tvmm *vm, struct tvmm_verify_result *res)
 	       res->mode_bad_vcpu >= 0;
 }
 
-int tvmm_state_impossible(struct tvmm *vm)
-{
-	struct kvm_sregs s;
-	int i;
-
-	for (i = 0; i < vm->nr_vcpus; i++)
-		if (!ioctl(vm->vcpus[i].fd, KVM_GET_SREGS, &s) &&
-		    sregs_impossible(&s))
-			return i;
-	return -1;
-}
-
 static bool all_reported(struct tvmm *vm, uint32_t seq)
 {
 	int i;

@@ -282,7 +282,14 @@ struct tvmm_verify_result {
 	int reg_bad_vcpu;		/* -1, or vCPU whose %ebp != cb gen */
 	uint32_t reg_ebp, reg_gen;	/* ... its values */
 	int mode_bad_vcpu;		/* -1, or vCPU no longer in flat 32-bit mode */
-	bool mode_impossible;		/* ... in a state no x86 CPU can be in */
+	/*
+	 * ... and in a state no x86 CPU can be in (a 64-bit code segment
+	 * without long mode). Nothing the guest, KVM's uapi or vmig does puts
+	 * a vCPU there; the test rig's nested SVM (QEMU TCG) has, by writing
+	 * the L1 kernel's own CR0 and CS into the guest's VMCB. Tests use it
+	 * to tell a rig-corrupted source VM from a failure of theirs.
+	 */
+	bool mode_impossible;
 	char msg[256];			/* first problem, human readable */
 };
 
@@ -291,21 +298,12 @@ struct tvmm_verify_result {
  * verifier's rules (the page at a vCPU's pos may be torn while
  * in_progress), and that each vCPU whose RIP is in writer code holds
  * %ebp == cb gen, and that every vCPU is still in the flat 32-bit mode
- * it was loaded in (the guest never changes it).  vCPUs must be stopped.  Returns 0 when all is exact,
- * 1 when @res describes a mismatch, -EBUSY when running, -EINVAL when the
- * control block does not describe this VM (res->msg says why).
+ * it was loaded in (the guest never changes it).  vCPUs must be stopped.
+ * Returns 0 when all is exact, 1 when @res describes a mismatch, -EBUSY
+ * when running, -EINVAL when the control block does not describe this VM
+ * (res->msg says why).
  */
 int tvmm_verify(struct tvmm *vm, struct tvmm_verify_result *res);
-
-/*
- * Is any vCPU in a state no x86 CPU can be in (a 64-bit code segment
- * without long mode)?  Nothing the guest, KVM's uapi or vmig does puts a
- * vCPU there; the nested-SVM emulation of the test rig (QEMU TCG) has been
- * seen to, by writing the L1 kernel's own CR0 and CS into the guest's VMCB.
- * Tests use it to tell a rig-corrupted source VM from a failure of theirs.
- * vCPUs must be stopped.  Returns the vCPU, or -1.
- */
-int tvmm_state_impossible(struct tvmm *vm);
 
 struct tvmm_guest_report {
 	uint64_t bad_pages;		/* sum over vCPUs */

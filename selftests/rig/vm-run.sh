@@ -12,8 +12,8 @@ timeout=${VMIG_RIG_TIMEOUT:-1800}
 # VMIG_RIG_APPEND: more kernel parameters (debugging, e.g. debug_pagealloc=on)
 mem=${VMIG_RIG_MEM:-2048}
 # VMIG_RIG_THREAD: QEMU's TCG threading, single (default) or multi. With
-# multi-threaded TCG and nested SVM the rig broke itself about once in
-# three full runs: a vCPU of a test guest handed back the L1 kernel's own
+# multi-threaded TCG and nested SVM the rig broke itself in 4 of 6 full
+# runs: a vCPU of a test guest handed back the L1 kernel's own
 # CR0 and CS, and a test VM panicked in a test that never touches vmig.
 # One thread per VM also leaves the other core to a second VM (run.sh).
 thread=${VMIG_RIG_THREAD:-single}
