@@ -13,6 +13,11 @@
  * The source VM is only read: on any failure before the ACK it resumes
  * (vmigctl sends SIGCONT) exactly as it was, minus vmig's dirty logging,
  * which is turned off again.
+ *
+ * With a RAM backend (s->ram: the VMM carries vCPU and device state
+ * itself, as QEMU does) the session sends that backend as one region,
+ * harvests writes through page tables as well as KVM's log (ram.c), and
+ * sends no VM or vCPU state: END follows the final pass.
  */
 #include <linux/delay.h>
 #include <linux/highmem.h>
@@ -30,6 +35,7 @@
 #include "disk.h"
 #include "fault.h"
 #include "migrate.h"
+#include "ram.h"
 #include "session.h"
 #include "state.h"
 #include "stream.h"
@@ -38,10 +44,47 @@
 
 #define VMIG_MIN_PASS_MS	50
 
+#define VMIG_REFUSED_SLOTS \
+	"the destination refused the VM: memory layout or vCPU count differ"
+#define VMIG_REFUSED_RAM \
+	"the destination refused the VM: its RAM backend differs in size or it receives KVM slots"
+
 #define VMIG_ACK_TIMEOUT	(60 * HZ)
 /* Longest stretch of disk sending between two memory passes. */
 #define VMIG_DISK_SLICE_MS	100
 #define VMIG_DISK_STEP		SZ_1M
+
+/*
+ * What a pass sends: regions of the VMM's memory, each with its bitmap of
+ * pages to send. KVM's slots, or the one RAM backend.
+ */
+struct vmig_sendset {
+	const struct vmig_slot *slots;
+	unsigned long **bitmaps;
+	u32 nr;
+};
+
+static struct vmig_sendset vmig_migrate_sendset(struct vmig_session *s,
+						struct vmig_dirty *d)
+{
+	if (s->ram)
+		return (struct vmig_sendset){ &s->ram->slot, &s->ram->bitmap, 1 };
+	return (struct vmig_sendset){ d->layout.slots, d->bitmaps, d->layout.nr_slots };
+}
+
+/* Pages still to send, after the latest harvest. */
+static u64 vmig_migrate_pending(struct vmig_session *s, struct vmig_dirty *d)
+{
+	return s->ram ? vmig_ram_pending(s->ram) : vmig_dirty_pending(d);
+}
+
+/* Harvest writes since the last harvest; see vmig_dirty_harvest(). */
+static s64 vmig_migrate_harvest(struct vmig_session *s, struct vmig_dirty *d)
+{
+	if (s->ram)
+		return vmig_ram_harvest(s->ram, d, !vmig_fault(VMIG_FAULT_NO_PAGE_TABLES));
+	return vmig_dirty_harvest(d);
+}
 
 enum vmig_pass_end {
 	VMIG_PASS_DONE,
@@ -103,25 +146,29 @@ static int vmig_migrate_recv_status(struct vmig_stream *st, u16 want,
 static int vmig_migrate_hello(struct vmig_session *s, struct vmig_dirty *d,
 			      const char **why)
 {
+	struct vmig_sendset set = vmig_migrate_sendset(s, d);
 	struct vmig_stream *st = s->stream;
-	const struct vmig_layout *l = &d->layout;
 	struct vmig_wire_hello *h;
-	size_t len = struct_size(h, slots, l->nr_slots);
+	size_t len = struct_size(h, slots, set.nr);
 	u32 i;
 	int ret;
 
+	if (set.nr > VMIG_WIRE_MAX_SLOTS) {
+		*why = "the VM has more memory slots than the wire format carries";
+		return -E2BIG;
+	}
 	h = kzalloc(len, GFP_KERNEL);
 	if (!h)
 		return -ENOMEM;
 	h->page_size = cpu_to_le32(PAGE_SIZE);
 	h->nr_vcpus = cpu_to_le32(s->vm->nr_vcpus);
-	h->nr_slots = cpu_to_le32(l->nr_slots);
-	h->flags = cpu_to_le32(s->flags);
-	for (i = 0; i < l->nr_slots; i++) {
-		h->slots[i].id = cpu_to_le32(l->slots[i].id);
-		h->slots[i].flags = cpu_to_le32(l->slots[i].flags & ~KVM_MEM_LOG_DIRTY_PAGES);
-		h->slots[i].base_gfn = cpu_to_le64(l->slots[i].base_gfn);
-		h->slots[i].npages = cpu_to_le64(l->slots[i].npages);
+	h->nr_slots = cpu_to_le32(set.nr);
+	h->flags = cpu_to_le32(s->flags | (s->ram ? VMIG_WIRE_HELLO_RAM : 0));
+	for (i = 0; i < set.nr; i++) {
+		h->slots[i].id = cpu_to_le32(set.slots[i].id);
+		h->slots[i].flags = cpu_to_le32(set.slots[i].flags & ~KVM_MEM_LOG_DIRTY_PAGES);
+		h->slots[i].base_gfn = cpu_to_le64(set.slots[i].base_gfn);
+		h->slots[i].npages = cpu_to_le64(set.slots[i].npages);
 	}
 	ret = vmig_stream_send(st, VMIG_WIRE_HELLO, h, len, 0, false);
 	kfree(h);
@@ -131,8 +178,7 @@ static int vmig_migrate_hello(struct vmig_session *s, struct vmig_dirty *d,
 	}
 	ret = vmig_migrate_recv_status(st, VMIG_WIRE_HELLO_ACK,
 				       "no valid answer from the destination to the layout",
-				       "the destination refused the VM: memory layout or vCPU count differ",
-				       why);
+				       s->ram ? VMIG_REFUSED_RAM : VMIG_REFUSED_SLOTS, why);
 	if (ret || !s->disk)
 		return ret;
 
@@ -231,6 +277,7 @@ static int vmig_migrate_pass(struct vmig_session *s, struct vmig_dirty *d,
 			     struct vmig_stats *stats, bool final,
 			     enum vmig_pass_end *end)
 {
+	struct vmig_sendset set = vmig_migrate_sendset(s, d);
 	u64 bytes0 = s->stream->tx_bytes;
 	ktime_t t0 = ktime_get();
 	u32 i;
@@ -238,14 +285,15 @@ static int vmig_migrate_pass(struct vmig_session *s, struct vmig_dirty *d,
 
 	*end = VMIG_PASS_DONE;
 	/* A page past the test VMM's code and control pages, never sent. */
-	if (vmig_fault(VMIG_FAULT_DROP_PAGE) && d->layout.nr_slots &&
-	    d->layout.slots[0].npages > 64)
-		clear_bit(64, d->bitmaps[0]);
-	for (i = 0; i < d->layout.nr_slots; i++) {
-		const struct vmig_slot *slot = &d->layout.slots[i];
-		unsigned long *bm = d->bitmaps[i];
+	if (vmig_fault(VMIG_FAULT_DROP_PAGE) && set.nr && set.slots[0].npages > 64)
+		clear_bit(64, set.bitmaps[0]);
+	for (i = 0; i < set.nr; i++) {
+		const struct vmig_slot *slot = &set.slots[i];
+		unsigned long *bm = set.bitmaps[i];
 		unsigned long off = 0;
 
+		if (!bm)
+			continue;
 		while ((off = find_next_bit(bm, slot->npages, off)) < slot->npages) {
 			unsigned long n = 1;
 
@@ -264,7 +312,7 @@ static int vmig_migrate_pass(struct vmig_session *s, struct vmig_dirty *d,
 			 * end the pass; the next harvest re-reads the layout
 			 * and sends the new slot in full.
 			 */
-			if (ret == -EFAULT && !final &&
+			if (ret == -EFAULT && !final && !s->ram &&
 			    vmig_vm_generation(s->vm) != d->layout.generation)
 				return 0;
 			if (ret)
@@ -309,15 +357,16 @@ static int vmig_migrate_disk_slice(struct vmig_session *s, bool *more,
  * scheduling; losing every harvest after the first pass does not, so the
  * test of the verifier is deterministic.
  */
-static void vmig_fault_lose_redirtied(struct vmig_dirty *d)
+static void vmig_fault_lose_redirtied(struct vmig_session *s, struct vmig_dirty *d)
 {
+	struct vmig_sendset set = vmig_migrate_sendset(s, d);
 	u32 i;
 
 	if (!vmig_fault(VMIG_FAULT_LOSE_REDIRTIED))
 		return;
-	for (i = 0; i < d->layout.nr_slots; i++)
-		if (d->bitmaps[i])
-			bitmap_zero(d->bitmaps[i], d->layout.slots[i].npages);
+	for (i = 0; i < set.nr; i++)
+		if (set.bitmaps[i])
+			bitmap_zero(set.bitmaps[i], set.slots[i].npages);
 }
 
 static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
@@ -339,18 +388,19 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 		if (ret)
 			return ret;
 	}
-	n = vmig_dirty_harvest(d);
+	n = vmig_migrate_harvest(s, d);
 	if (n < 0) {
 		*why = "final dirty harvest failed";
 		return n;
 	}
-	vmig_fault_lose_redirtied(d);
+	vmig_fault_lose_redirtied(s, d);
 	ret = vmig_migrate_pass(s, d, stats, true, &end);
 	if (ret) {
 		*why = "sending the last dirty pages failed";
 		return ret;
 	}
-	ret = vmig_state_send(s->vm, st, &s->msrs, why);
+	/* The VMM carries vCPU and device state itself when it has a backend. */
+	ret = s->ram ? 0 : vmig_state_send(s->vm, st, &s->msrs, why);
 	if (ret)
 		return ret;
 	ret = vmig_session_commit(s);
@@ -403,7 +453,7 @@ void vmig_migrate_run(struct vmig_session *s)
 		why = "cannot enter the VMM's address space";
 		goto out;
 	}
-	ret = vmig_state_filter_msrs(vm, &s->msrs);
+	ret = s->ram ? 0 : vmig_state_filter_msrs(vm, &s->msrs);
 	if (ret) {
 		why = "cannot probe the VM's MSRs";
 		goto out_leave;
@@ -411,13 +461,30 @@ void vmig_migrate_run(struct vmig_session *s)
 	ret = vmig_dirty_start(&d, vm, &why);
 	if (ret)
 		goto out_leave;
+	/*
+	 * Every page of a backend goes in pass 0: arm both trackers first (KVM
+	 * reports every page once after logging is turned on, page tables
+	 * every page written before), so that pass 1 resends only pages
+	 * written since.
+	 */
+	if (s->ram) {
+		s64 armed = vmig_migrate_harvest(s, &d);
+
+		if (armed < 0) {
+			ret = armed;
+			why = "arming write tracking of the RAM backend failed";
+			goto out_stop_dirty;
+		}
+		bitmap_fill(s->ram->bitmap, s->ram->slot.npages);
+	}
 
 	ret = vmig_migrate_hello(s, &d, &why);
 	if (ret)
 		goto out_stop_dirty;
 
-	stats.ram_bytes = vmig_layout_pages(&d.layout) << PAGE_SHIFT;
-	stats.dirty_pages = vmig_dirty_pending(&d);
+	stats.ram_bytes = (s->ram ? s->ram->slot.npages : vmig_layout_pages(&d.layout))
+			  << PAGE_SHIFT;
+	stats.dirty_pages = vmig_migrate_pending(s, &d);
 	vmig_disk_fold_stats(s->disk, &stats);
 	vmig_session_update(s, &stats);
 	vmig_session_set_state(s, VMIG_STATE_PRECOPY, 0, NULL);
@@ -452,16 +519,16 @@ void vmig_migrate_run(struct vmig_session *s)
 			ret = -ECANCELED;
 			goto out_stop_dirty;
 		}
-		n = vmig_dirty_harvest(&d);
+		n = vmig_migrate_harvest(s, &d);
 		if (n < 0) {
 			ret = n;
 			why = "harvesting the dirty log failed";
 			goto out_stop_dirty;
 		}
-		vmig_fault_lose_redirtied(&d);
+		vmig_fault_lose_redirtied(s, &d);
 		since_us = max_t(s64, ktime_us_delta(ktime_get(), harvested), 1);
 		harvested = ktime_get();
-		stats.dirty_pages = vmig_dirty_pending(&d);
+		stats.dirty_pages = vmig_migrate_pending(s, &d);
 		dirtied = (u64)n * PAGE_SIZE;
 		if (s->disk) {
 			vmig_disk_fold_stats(s->disk, &stats);
@@ -478,7 +545,7 @@ void vmig_migrate_run(struct vmig_session *s)
 
 		if (!vmig_switch_pending(s))
 			continue;
-		ret = vmig_state_complete_exits(vm, &why);
+		ret = s->ram ? 0 : vmig_state_complete_exits(vm, &why);
 		vmig_switch_answer(s, ret, why);
 		if (!ret)
 			break;
@@ -540,11 +607,20 @@ int vmig_migrate_switchover(struct vmig_session *s, struct netlink_ext_ack *exta
 		goto out_unlock;
 	}
 	mutex_lock(&s->io_lock);
-	ret = s->vm ? vmig_vm_vcpus_stopped(s->vm) : -ESRCH;
+	if (!s->vm)
+		ret = -ESRCH;
+	else if (s->ram)
+		ret = vmig_vm_vcpus_idle(s->vm);
+	else
+		ret = vmig_vm_vcpus_stopped(s->vm);
 	mutex_unlock(&s->io_lock);
 	if (ret) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "the VMM's vCPU threads are running; stop the VMM (SIGSTOP) first");
+		if (s->ram)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a vCPU is running; pause the VMM (QMP stop) first");
+		else
+			NL_SET_ERR_MSG_MOD(extack,
+					   "the VMM's vCPU threads are running; stop the VMM (SIGSTOP) first");
 		goto out_unlock;
 	}
 	reinit_completion(&s->switch_done);

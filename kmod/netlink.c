@@ -16,6 +16,7 @@
 #include "disk.h"
 #include "migrate.h"
 #include "netlink.h"
+#include "ram.h"
 #include "session.h"
 #include "state.h"
 #include "storage.h"
@@ -263,8 +264,15 @@ static int vmig_nl_attach(struct genl_info *info, bool need_sock,
 	ret = vmig_nl_vcpu_fds(info, fds, &n);
 	if (ret)
 		goto out_free;
-	if (need_sock && !n) {
-		NL_SET_ERR_MSG_MOD(info->extack, "vcpu-fd attributes are required");
+	/* With a RAM backend the VMM carries vCPU state: no vCPUs here. */
+	if (need_sock && info->attrs[VMIG_A_SESSION_RAM_HVA] && n) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "vcpu-fd and ram-hva exclude each other: with a RAM backend the VMM carries vCPU state");
+		ret = -EINVAL;
+		goto out_free;
+	}
+	if (need_sock && !info->attrs[VMIG_A_SESSION_RAM_HVA] && !n) {
+		NL_SET_ERR_MSG_MOD(info->extack, "vcpu-fd attributes (or ram-hva) are required");
 		ret = -EINVAL;
 		goto out_free;
 	}
@@ -312,6 +320,24 @@ static int vmig_nl_start(struct genl_info *info, enum vmig_role role, u8 cmd)
 	}
 	if (info->attrs[VMIG_A_SESSION_FLAGS])
 		s->flags = nla_get_u32(info->attrs[VMIG_A_SESSION_FLAGS]);
+	if (!!info->attrs[VMIG_A_SESSION_RAM_HVA] != !!info->attrs[VMIG_A_SESSION_RAM_SIZE]) {
+		vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_RAM_HVA] ?:
+			       info->attrs[VMIG_A_SESSION_RAM_SIZE],
+			       "ram-hva and ram-size go together");
+		ret = -EINVAL;
+		goto err_discard;
+	}
+	if (info->attrs[VMIG_A_SESSION_RAM_HVA]) {
+		s->ram = vmig_ram_create(vm->mm, nla_get_u64(info->attrs[VMIG_A_SESSION_RAM_HVA]),
+					 nla_get_u64(info->attrs[VMIG_A_SESSION_RAM_SIZE]),
+					 role == VMIG_ROLE_SOURCE, info->extack);
+		if (IS_ERR(s->ram)) {
+			ret = PTR_ERR(s->ram);
+			s->ram = NULL;
+			NL_SET_BAD_ATTR(info->extack, info->attrs[VMIG_A_SESSION_RAM_HVA]);
+			goto err_discard;
+		}
+	}
 	/*
 	 * info->attrs is sized by the op's own policy: receive-start's ends
 	 * before these, and its strict policy already refused them.

@@ -5,6 +5,10 @@
  * VMM created a VM with the same memory slots and vCPU count and does not
  * run its vCPUs until vmigctl receive reports success.
  *
+ * With a RAM backend (s->ram) the destination VMM carries vCPU and device
+ * state itself; vmig lands pages into the backend, addressed by offset as
+ * slot 0, and accepts no state records.
+ *
  * Nothing from the wire is trusted: every header is checked (stream.c),
  * every run must name an existing slot and stay inside it, every state
  * record must have a known kind, a valid vCPU and the size KVM expects,
@@ -17,6 +21,7 @@
 #include <linux/uaccess.h>
 
 #include "disk.h"
+#include "ram.h"
 #include "receive.h"
 #include "session.h"
 #include "state.h"
@@ -65,6 +70,11 @@ static int vmig_receive_hello(struct vmig_session *s, const struct vmig_layout *
 	if (le32_to_cpu(h->page_size) != PAGE_SIZE) {
 		*why = "page size differs";
 		ret = -EINVAL;
+	} else if (!!(le32_to_cpu(h->flags) & VMIG_WIRE_HELLO_RAM) != !!s->ram) {
+		*why = s->ram ?
+		       "the source sends KVM memory slots, this end receives a RAM backend" :
+		       "the source sends a RAM backend, this end receives KVM memory slots";
+		ret = -EINVAL;
 	} else if (le32_to_cpu(h->nr_vcpus) != s->vm->nr_vcpus) {
 		*why = "vCPU count differs from the destination VM's";
 		ret = -EINVAL;
@@ -78,11 +88,12 @@ static int vmig_receive_hello(struct vmig_session *s, const struct vmig_layout *
 		if (!d || d->base_gfn != le64_to_cpu(h->slots[i].base_gfn) ||
 		    d->npages != le64_to_cpu(h->slots[i].npages) ||
 		    ((d->flags ^ le32_to_cpu(h->slots[i].flags)) & KVM_MEM_READONLY)) {
-			*why = "memory slot layout differs from the destination VM's";
+			*why = s->ram ? "the source's RAM backend size differs from this end's" :
+			       "memory slot layout differs from the destination VM's";
 			ret = -EINVAL;
 		}
 	}
-	s->flags = le32_to_cpu(h->flags);
+	s->flags = le32_to_cpu(h->flags) & ~VMIG_WIRE_HELLO_RAM;
 	ack.error = cpu_to_le32(-ret);
 	if (vmig_stream_send(s->stream, VMIG_WIRE_HELLO_ACK, &ack, sizeof(ack), 0, false) && !ret) {
 		*why = "cannot answer the source";
@@ -215,7 +226,14 @@ void vmig_receive_run(struct vmig_session *s)
 		why = "cannot enter the VMM's address space";
 		goto out_free;
 	}
-	ret = vmig_vm_layout(s->vm, &l);
+	if (s->ram) {
+		/* The backend is the one region pages land in (ram.h). */
+		l.slots = kmemdup(&s->ram->slot, sizeof(s->ram->slot), GFP_KERNEL);
+		l.nr_slots = l.slots ? 1 : 0;
+		ret = l.slots ? 0 : -ENOMEM;
+	} else {
+		ret = vmig_vm_layout(s->vm, &l);
+	}
 	if (ret)
 		goto out_leave;
 	stats.ram_bytes = vmig_layout_pages(&l) << PAGE_SHIFT;

@@ -19,6 +19,7 @@
 #include "disk.h"
 #include "migrate.h"
 #include "netlink.h"
+#include "ram.h"
 #include "receive.h"
 #include "session.h"
 #include "stream.h"
@@ -41,6 +42,7 @@ static void vmig_session_release(struct kref *ref)
 	vmig_vm_detach(s->vm);
 	vmig_stream_destroy(s->stream);
 	vmig_disk_destroy(s->disk);
+	vmig_ram_destroy(s->ram);
 	kfree(s->msrs.index);
 	pr_debug("session %u destroyed\n", s->id);
 	call_rcu(&s->rcu, vmig_session_free_rcu);
@@ -125,6 +127,8 @@ static int vmig_session_worker(void *data)
 	s->stream = NULL;
 	vmig_disk_destroy(s->disk);
 	s->disk = NULL;
+	vmig_ram_destroy(s->ram);
+	s->ram = NULL;
 	mutex_unlock(&s->io_lock);
 
 	/* Dismissable (session-del) from the moment listeners hear the end. */

@@ -20,6 +20,7 @@
 #include "state.h"
 
 struct vmig_disk;
+struct vmig_ram;
 struct vmig_stream;
 struct vmig_vm;
 
@@ -72,6 +73,8 @@ struct vmig_stats {
  * @stream: the connection; released by the worker when it ends
  * @disk: the VM disk the migration carries, or NULL; released by the
  *	worker when it ends
+ * @ram: the VMM's RAM backend when the VMM carries vCPU and device state
+ *	itself (ram-hva), or NULL; released by the worker when it ends
  * @msrs: MSRs to carry (source only)
  * @wq: the worker waits here for @switch_req or @cancel
  * @cancel: set once by session-del, under @io_lock
@@ -104,10 +107,11 @@ struct vmig_session {
 	const char *why;
 	struct vmig_stats stats;
 
-	struct mutex io_lock; /* protects vm, stream, disk pointers; cancel vs committed */
+	struct mutex io_lock; /* protects vm, stream, disk, ram pointers; cancel vs committed */
 	struct vmig_vm *vm;
 	struct vmig_stream *stream;
 	struct vmig_disk *disk;
+	struct vmig_ram *ram;
 	struct vmig_msr_list msrs;
 
 	wait_queue_head_t wq;

@@ -24,6 +24,7 @@
 #include <linux/sort.h>
 #include <net/netlink.h>
 
+#include "compat/compat.h"
 #include "vm.h"
 
 static bool vmig_vm_file_is_vcpu(struct file *file, struct kvm *kvm)
@@ -240,9 +241,13 @@ static int vmig_slot_cmp(const void *a, const void *b)
 }
 
 /**
- * vmig_vm_layout() - snapshot the VM's memory slots (address space 0)
+ * vmig_vm_layout() - snapshot the VM's memory slots, every address space
  * @vm: the VM
  * @layout: filled in; release with vmig_layout_free()
+ *
+ * Slots of address space N > 0 (x86: SMM) get id "N << 16 | slot", the
+ * number KVM's ioctls take. The generation is the sum of the address
+ * spaces' own generations (vmig_vm_generation()), each of which only grows.
  *
  * Context: process context; takes KVM's slots_lock, so it serialises with
  * the VMM changing slots. Private (KVM-internal) slots are left out.
@@ -250,33 +255,39 @@ static int vmig_slot_cmp(const void *a, const void *b)
  */
 int vmig_vm_layout(struct vmig_vm *vm, struct vmig_layout *layout)
 {
+	int nr_as = vmig_compat_kvm_nr_as(vm->kvm);
 	struct kvm_memory_slot *ms;
 	struct kvm_memslots *slots;
+	int bkt, as;
 	u32 n = 0;
-	int bkt;
 
 	mutex_lock(&vm->kvm->slots_lock);
-	slots = kvm_memslots(vm->kvm);
-	kvm_for_each_memslot(ms, bkt, slots)
-		n++;
+	for (as = 0; as < nr_as; as++)
+		kvm_for_each_memslot(ms, bkt, __kvm_memslots(vm->kvm, as))
+			n++;
 	layout->slots = kcalloc(n ?: 1, sizeof(*layout->slots), GFP_KERNEL);
 	if (!layout->slots) {
 		mutex_unlock(&vm->kvm->slots_lock);
 		return -ENOMEM;
 	}
-	layout->generation = slots->generation;
+	layout->generation = 0;
+	for (as = 0; as < nr_as; as++)
+		layout->generation += __kvm_memslots(vm->kvm, as)->generation;
 	layout->nr_slots = 0;
-	kvm_for_each_memslot(ms, bkt, slots) {
-		struct vmig_slot *s;
+	for (as = 0; as < nr_as; as++) {
+		slots = __kvm_memslots(vm->kvm, as);
+		kvm_for_each_memslot(ms, bkt, slots) {
+			struct vmig_slot *s;
 
-		if (ms->id >= KVM_USER_MEM_SLOTS)
-			continue;
-		s = &layout->slots[layout->nr_slots++];
-		s->id = ms->id;
-		s->flags = ms->flags;
-		s->base_gfn = ms->base_gfn;
-		s->npages = ms->npages;
-		s->hva = ms->userspace_addr;
+			if (ms->id >= KVM_USER_MEM_SLOTS)
+				continue;
+			s = &layout->slots[layout->nr_slots++];
+			s->id = (u32)as << 16 | ms->id;
+			s->flags = ms->flags;
+			s->base_gfn = ms->base_gfn;
+			s->npages = ms->npages;
+			s->hva = ms->userspace_addr;
+		}
 	}
 	mutex_unlock(&vm->kvm->slots_lock);
 	sort(layout->slots, layout->nr_slots, sizeof(*layout->slots),
@@ -292,11 +303,13 @@ int vmig_vm_layout(struct vmig_vm *vm, struct vmig_layout *layout)
  */
 u64 vmig_vm_generation(struct vmig_vm *vm)
 {
-	u64 gen;
-	int idx;
+	int nr_as = vmig_compat_kvm_nr_as(vm->kvm);
+	u64 gen = 0;
+	int idx, as;
 
 	idx = srcu_read_lock(&vm->kvm->srcu);
-	gen = kvm_memslots(vm->kvm)->generation;
+	for (as = 0; as < nr_as; as++)
+		gen += __kvm_memslots(vm->kvm, as)->generation;
 	srcu_read_unlock(&vm->kvm->srcu, idx);
 	return gen;
 }
@@ -375,4 +388,26 @@ int vmig_vm_vcpus_stopped(struct vmig_vm *vm)
 		rcu_read_unlock();
 	}
 	return ret;
+}
+
+/**
+ * vmig_vm_vcpus_idle() - check that no vCPU is inside a KVM ioctl
+ * @vm: the VM
+ *
+ * For a VMM that pauses its vCPU threads itself (QEMU's "stop") rather
+ * than being stopped by a signal: a paused vCPU thread waits outside
+ * KVM_RUN, so its vCPU mutex is free. The check is a snapshot: the caller
+ * relies on the VMM staying paused.
+ *
+ * Return: 0, or -EBUSY when a vCPU is inside an ioctl (running).
+ */
+int vmig_vm_vcpus_idle(struct vmig_vm *vm)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	kvm_for_each_vcpu(i, vcpu, vm->kvm)
+		if (mutex_is_locked(&vcpu->mutex))
+			return -EBUSY;
+	return 0;
 }

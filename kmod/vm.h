@@ -14,8 +14,8 @@ struct mm_struct;
 struct netlink_ext_ack;
 
 /**
- * struct vmig_slot - one KVM memory slot (address space 0) as vmig sees it
- * @id: KVM slot id
+ * struct vmig_slot - one KVM memory slot as vmig sees it, or a RAM backend
+ * @id: KVM slot id, address space in bits 16 and up (as KVM's ioctls take it)
  * @flags: KVM_MEM_* flags as the VMM set them
  * @base_gfn: first guest frame
  * @npages: size in pages
@@ -81,5 +81,6 @@ void vmig_layout_free(struct vmig_layout *layout);
 u64 vmig_layout_pages(const struct vmig_layout *layout);
 int vmig_vm_dirty_mode(struct vmig_vm *vm, bool *manual_protect);
 int vmig_vm_vcpus_stopped(struct vmig_vm *vm);
+int vmig_vm_vcpus_idle(struct vmig_vm *vm);
 
 #endif /* _VMIG_VM_H */

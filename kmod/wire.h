@@ -11,6 +11,7 @@
 #ifndef _VMIG_WIRE_H
 #define _VMIG_WIRE_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 #define VMIG_WIRE_MAGIC		0x564d4947	/* "VMIG" */
@@ -54,11 +55,18 @@ struct vmig_wire_slot {
 	__le64 npages;
 } __packed;
 
+/*
+ * HELLO flag beside the migrate-flags: the source sends a VMM's RAM backend
+ * as slot 0 (frame 0 = the backend's first page) and no VM or vCPU state;
+ * the destination must receive into a backend too.
+ */
+#define VMIG_WIRE_HELLO_RAM	BIT(31)
+
 struct vmig_wire_hello {
 	__le32 page_size;
 	__le32 nr_vcpus;
 	__le32 nr_slots;
-	__le32 flags;		/* vmig migrate-flags */
+	__le32 flags;		/* vmig migrate-flags, VMIG_WIRE_HELLO_RAM */
 	struct vmig_wire_slot slots[];
 } __packed;
 

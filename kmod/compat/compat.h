@@ -44,6 +44,16 @@ static inline void vmig_compat_extack_msg(struct netlink_ext_ack *extack,
 #define vmig_compat_run_immediate_exit(run) (&(run)->immediate_exit)
 #endif
 
+/*
+ * KVM address spaces with memory slots (x86: 2, the second for SMM).
+ * 6.8 turned the constant into a per-VM count (none for private-memory VMs).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define vmig_compat_kvm_nr_as(kvm) kvm_arch_nr_memslot_as_ids(kvm)
+#else
+#define vmig_compat_kvm_nr_as(kvm) ((void)(kvm), KVM_ADDRESS_SPACE_NUM)
+#endif
+
 #include <linux/net.h>
 #include <linux/uio.h>
 #include <linux/socket.h>

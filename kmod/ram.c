@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A VMM's guest RAM backend: one shared file mapping in the VMM's address
+ * space (QEMU: -object memory-backend-file,mem-path=...,share=on).
+ *
+ * Why a file mapping: KVM's dirty log sees only what vCPUs and KVM itself
+ * write. A real VMM also writes guest RAM from userspace (QEMU's device
+ * models: virtio-net RX buffers and used rings, virtio-blk reads) and from
+ * the kernel on its behalf (vhost-net copies into the VMM's mm), and other
+ * processes may map the same file (vhost-user). All of these write through
+ * page-table entries that map the backend's page cache. folio_mkclean()
+ * write-protects and cleans every such entry of a folio, in every process,
+ * atomically per entry under its page-table lock, and reports whether any
+ * was dirty or writable: a get-and-clear of "written since last time" for
+ * all of them at once. A later write faults and makes the entry writable
+ * and dirty again. The MMU notifier it raises makes KVM drop its own
+ * mapping of the page, so a vCPU's next write faults through the host
+ * page table too. Together with KVM's dirty log (which also covers KVM's
+ * writes through its own kernel mappings, e.g. kvmclock pages), every
+ * writer that goes through memory mappings is seen.
+ *
+ * Not seen: device DMA into pages pinned before the harvest (O_DIRECT disk
+ * I/O, VFIO, io_uring fixed buffers) and write(2) to the backend file.
+ * vmigctl refuses VMMs configured that way (Documentation/design.rst).
+ *
+ * Cost per harvest: one page-cache walk of the backend and one rmap walk
+ * plus one MMU-notifier invalidation per resident folio, i.e. proportional
+ * to guest RAM; TLB flushes only for pages that were written.
+ */
+#include <linux/bitmap.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hugetlb.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
+#include <linux/rmap.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <net/netlink.h>
+
+#include "dirty.h"
+#include "ram.h"
+
+/* 2^40 pages (4 PiB) keeps every byte offset of the backend in a u64. */
+#define VMIG_RAM_MAX_PAGES	BIT_ULL(40)
+
+/*
+ * Check that [hva, hva + size) is one shared mapping of one file, possibly
+ * split into several VMAs, at consecutive file offsets; take the file.
+ */
+static int vmig_ram_find(struct vmig_ram *r, struct mm_struct *mm, u64 hva,
+			 u64 size, bool source, struct netlink_ext_ack *extack)
+{
+	struct vm_area_struct *vma;
+	struct file *file = NULL;
+	u64 addr = hva;
+	int ret = 0;
+
+	mmap_read_lock(mm);
+	while (addr < hva + size) {
+		pgoff_t want;
+
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr) {
+			NL_SET_ERR_MSG_MOD(extack, "ram-hva..ram-size is not mapped in the VMM");
+			ret = -EFAULT;
+			break;
+		}
+		if (!vma->vm_file || !(vma->vm_flags & VM_SHARED)) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "guest RAM is not a shared file mapping (QEMU: memory-backend-file with share=on)");
+			ret = -EINVAL;
+			break;
+		}
+		if (is_vm_hugetlb_page(vma) || (vma->vm_flags & (VM_PFNMAP | VM_IO))) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "guest RAM on hugetlbfs or device memory is not supported");
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (!file) {
+			file = vma->vm_file;
+			r->pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+		}
+		want = r->pgoff + ((addr - hva) >> PAGE_SHIFT);
+		if (vma->vm_file->f_mapping != file->f_mapping ||
+		    vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT) != want) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "ram-hva..ram-size spans more than one mapping of the backend file");
+			ret = -EINVAL;
+			break;
+		}
+		addr = vma->vm_end;
+	}
+	if (!ret && source)
+		r->file = get_file(file);
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/**
+ * vmig_ram_create() - take hold of a VMM's RAM backend
+ * @mm: the VMM's address space (a reference held by the caller)
+ * @hva: start of the backend mapping in @mm, page aligned
+ * @size: its length in bytes, page aligned
+ * @source: the sending end, which tracks writes; every page starts dirty
+ * @extack: where to say why the backend is refused
+ *
+ * Context: process context (takes @mm's mmap lock).
+ * Return: the backend, owned by the caller (vmig_ram_destroy()), or an
+ * ERR_PTR.
+ */
+struct vmig_ram *vmig_ram_create(struct mm_struct *mm, u64 hva, u64 size,
+				 bool source, struct netlink_ext_ack *extack)
+{
+	struct vmig_ram *r;
+	u64 npages = size >> PAGE_SHIFT;
+	int ret;
+
+	if (!size || !PAGE_ALIGNED(hva) || !PAGE_ALIGNED(size) ||
+	    npages > VMIG_RAM_MAX_PAGES || hva + size < hva) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "ram-hva and ram-size must be page aligned, non-empty and at most 4 PiB");
+		return ERR_PTR(-EINVAL);
+	}
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return ERR_PTR(-ENOMEM);
+	r->slot.hva = hva;
+	r->slot.npages = npages;
+	ret = vmig_ram_find(r, mm, hva, size, source, extack);
+	if (ret)
+		goto err_free;
+	if (source) {
+		r->bitmap = bitmap_zalloc(npages, GFP_KERNEL);
+		r->harvest = bitmap_zalloc(npages, GFP_KERNEL);
+		if (!r->bitmap || !r->harvest) {
+			ret = -ENOMEM;
+			goto err_put_file;
+		}
+		bitmap_fill(r->bitmap, npages);
+	}
+	pr_debug("ram %llx created\n", hva);
+	return r;
+
+err_put_file:
+	bitmap_free(r->harvest);
+	bitmap_free(r->bitmap);
+	if (r->file)
+		fput(r->file);
+err_free:
+	kfree(r);
+	return ERR_PTR(ret);
+}
+
+/**
+ * vmig_ram_destroy() - release what vmig_ram_create() took
+ * @r: the backend; may be NULL
+ */
+void vmig_ram_destroy(struct vmig_ram *r)
+{
+	if (!r)
+		return;
+	pr_debug("ram %llx destroyed\n", r->slot.hva);
+	bitmap_free(r->harvest);
+	bitmap_free(r->bitmap);
+	if (r->file)
+		fput(r->file);
+	kfree(r);
+}
+
+/* Mark the backend pages of file pages [index, index + n) in r->harvest. */
+static void vmig_ram_mark(struct vmig_ram *r, pgoff_t index, unsigned long n)
+{
+	pgoff_t first = max(index, r->pgoff);
+	pgoff_t end = min_t(u64, index + n, r->pgoff + r->slot.npages);
+
+	if (first < end)
+		bitmap_set(r->harvest, first - r->pgoff, end - first);
+}
+
+/*
+ * Write-protect and clean every page-table entry mapping the backend's
+ * resident folios; mark the folios any entry of which was dirty or
+ * writable, i.e. written (or writable) since the previous clean.
+ */
+static void vmig_ram_clean(struct vmig_ram *r)
+{
+	struct address_space *mapping = r->file->f_mapping;
+	pgoff_t index = r->pgoff, end = r->pgoff + r->slot.npages - 1;
+	struct folio_batch fbatch;
+	unsigned int i;
+
+	folio_batch_init(&fbatch);
+	while (filemap_get_folios(mapping, &index, end, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+			int cleaned = 0;
+
+			folio_lock(folio);
+			/* Truncated meanwhile: no longer the backend's page. */
+			if (folio->mapping == mapping)
+				cleaned = folio_mkclean(folio);
+			folio_unlock(folio);
+			if (cleaned)
+				vmig_ram_mark(r, folio->index, folio_nr_pages(folio));
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+}
+
+/* Move the pages KVM logged inside the backend to r->harvest. */
+static void vmig_ram_fold_kvm(struct vmig_ram *r, struct vmig_dirty *d)
+{
+	u64 rstart = r->slot.hva, rend = rstart + (r->slot.npages << PAGE_SHIFT);
+	u32 i;
+
+	for (i = 0; i < d->layout.nr_slots; i++) {
+		const struct vmig_slot *s = &d->layout.slots[i];
+		u64 start = max(s->hva, rstart);
+		u64 end = min(s->hva + (s->npages << PAGE_SHIFT), rend);
+		unsigned long *bm = d->bitmaps[i];
+		unsigned long bit, last;
+
+		if (!bm)
+			continue;
+		if (start < end) {
+			bit = (start - s->hva) >> PAGE_SHIFT;
+			last = (end - s->hva) >> PAGE_SHIFT;
+			for_each_set_bit_from(bit, bm, last)
+				set_bit((s->hva + ((u64)bit << PAGE_SHIFT) - rstart) >> PAGE_SHIFT,
+					r->harvest);
+		}
+		/* Slot memory outside the backend is the VMM's to migrate. */
+		bitmap_zero(bm, s->npages);
+	}
+}
+
+/**
+ * vmig_ram_harvest() - collect the backend pages written since last time
+ * @r: a source backend
+ * @d: KVM's dirty log of the same VM, started by this worker
+ * @page_tables: also harvest writes through page tables (false only under
+ *	test fault injection, to show that the check relying on it fails)
+ *
+ * Harvests KVM's dirty log (re-arming it), folds the pages it reports that
+ * lie in the backend into @r, then cleans the backend's page-table entries.
+ * Both are harvested before any page is read for sending, so a write
+ * racing with a send is reported by the next harvest.
+ *
+ * Context: the worker that owns @d, entered in the VMM's mm.
+ * Return: pages reported written by this harvest, or a negative errno.
+ */
+s64 vmig_ram_harvest(struct vmig_ram *r, struct vmig_dirty *d, bool page_tables)
+{
+	s64 ret;
+
+	bitmap_zero(r->harvest, r->slot.npages);
+	ret = vmig_dirty_harvest(d);
+	if (ret < 0)
+		return ret;
+	vmig_ram_fold_kvm(r, d);
+	if (page_tables)
+		vmig_ram_clean(r);
+	ret = bitmap_weight(r->harvest, r->slot.npages);
+	bitmap_or(r->bitmap, r->bitmap, r->harvest, r->slot.npages);
+	return ret;
+}
+
+/**
+ * vmig_ram_pending() - backend pages marked for sending
+ * @r: a source backend
+ *
+ * Return: the number of set bits.
+ */
+u64 vmig_ram_pending(const struct vmig_ram *r)
+{
+	return bitmap_weight(r->bitmap, r->slot.npages);
+}
