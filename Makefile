@@ -109,13 +109,20 @@ gen-check: Documentation/netlink/genetlink-legacy.yaml
 vmigctl: $(BUILD)/vmigctl
 $(BUILD)/vmigctl: $(VMIGCTL_SRCS) $(wildcard userspace/*.h) uapi/linux/vmig.h
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_USER) $(VMIGCTL_SRCS) -lmnl -lm -o $@
+	$(CC) $(CFLAGS_USER) $(VMIGCTL_SRCS) -lmnl -ljansson -lm -o $@
 
 # Pure userspace unit tests run on the host (selftests/run.sh runs build/*_unittest).
-unittests: $(BUILD)/policy_unittest
+unittests: $(BUILD)/policy_unittest $(BUILD)/qmp_unittest
 $(BUILD)/policy_unittest: userspace/tests/policy_unittest.c userspace/policy.c userspace/policy.h
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_USER) -Iuserspace userspace/tests/policy_unittest.c userspace/policy.c -lm -o $@
+
+# Starts real QEMUs (qemu-system-x86_64, TCG) and fake QMP servers.
+QMP_UNIT_SRCS := userspace/tests/qmp_unittest.c userspace/qmp.c userspace/qemuvm.c userspace/util.c
+$(BUILD)/qmp_unittest: $(QMP_UNIT_SRCS) userspace/qmp.h userspace/qemuvm.h userspace/util.h
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_USER) -Iuserspace $(QMP_UNIT_SRCS) -ljansson -lm -o $@
+build/qmp_unittest: $(BUILD)/qmp_unittest
 
 selftests: ksrc vmigctl $(if $(wildcard userspace/policy.c),unittests)
 	$(MAKE) -C selftests BUILD=$(BUILD) KSRC=$(KSRC)
