@@ -72,6 +72,24 @@ static pid_t children[MAX_CHILDREN];
 static char shm_files[MAX_CHILDREN][64];
 static int nr_children, nr_shm;
 
+/* Remove dir and the files in it. */
+static void rm_dir(const char *dir)
+{
+	char path[320];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
 /*
  * Kill every child, remove every file. Also run from fatal-signal
  * handlers: readdir may allocate, an acceptable risk in a test that is
@@ -79,9 +97,6 @@ static int nr_children, nr_shm;
  */
 static void cleanup(void)
 {
-	char path[320];
-	struct dirent *de;
-	DIR *d;
 	int i;
 
 	for (i = 0; i < nr_children; i++) {
@@ -93,18 +108,33 @@ static void cleanup(void)
 	}
 	for (i = 0; i < nr_shm; i++)
 		unlink(shm_files[i]);
-	if (!tmpdir[0])
-		return;
-	d = opendir(tmpdir);
+	if (tmpdir[0])
+		rm_dir(tmpdir);
+}
+
+/*
+ * What a run killed by SIGKILL left (its QEMUs died with it): files named
+ * qmpunit-PID-* of a PID that no longer exists.
+ */
+static void sweep_stale(const char *dir)
+{
+	char path[320];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int pid;
+
 	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (sscanf(de->d_name, "qmpunit-%d-", &pid) != 1 || pid <= 0 ||
+		    !kill(pid, 0) || errno != ESRCH)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
-		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR)
+			rm_dir(path);
+		else
+			unlink(path);
 	}
 	if (d)
 		closedir(d);
-	rmdir(tmpdir);
 }
 
 static void on_fatal(int sig)
@@ -918,7 +948,10 @@ int main(int argc, char **argv)
 	int failed = 0;
 	size_t i;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/var/tmp/qmpunit-XXXXXX");
+	sweep_stale("/dev/shm");
+	sweep_stale("/var/tmp");
+	snprintf(tmpdir, sizeof(tmpdir), "/var/tmp/qmpunit-%d-XXXXXX",
+		 (int)getpid());
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
