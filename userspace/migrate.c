@@ -44,6 +44,7 @@
 #include "dmtable.h"
 #include "nl.h"
 #include "policy.h"
+#include "qemumig.h"
 #include "session.h"
 #include "throttle.h"
 #include "util.h"
@@ -58,6 +59,8 @@
 #define MIG_PROBE_MS		5000	/* silence before asking session-get */
 #define MIG_MAX_STOP_PIDS	16
 #define MIG_DEF_DISK_REGION	(64 * 1024)
+/* QEMU: the destination's verdict; it waits 60 s + 120 s itself (receive.c). */
+#define MIG_VERDICT_WAIT_MS	200000
 
 enum mig_phase {
 	MIG_PRECOPY,		/* the policy is consulted after each pass */
@@ -81,6 +84,7 @@ struct mig {
 	uint64_t disk_region;
 	pid_t stop_pid[MIG_MAX_STOP_PIDS];
 	unsigned int nr_stop;
+	const char *qmp_path;		/* --qmp: a QEMU, paused over QMP */
 
 	/* resources */
 	struct vmfind vm;
@@ -94,6 +98,7 @@ struct mig {
 	uint32_t page_size;
 	int stop_pidfd[MIG_MAX_STOP_PIDS];
 	struct vmig_dm_linear dm;	/* the disk and its own table */
+	struct qemumig qm;
 	int disk_fd;
 	bool disk_tracking;		/* the vmig-track table is live */
 
@@ -115,7 +120,7 @@ struct mig {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vmigctl migrate --pid PID --to HOST:PORT [--downtime-ms MS]\n"
+		"usage: vmigctl migrate {--pid PID | --qmp PATH} --to HOST:PORT [--downtime-ms MS]\n"
 		"                       [--max-bandwidth RATE] [--max-iterations N] [--timeout S]\n"
 		"                       [--no-zerocopy] [--no-zero-detect] [--keep-source]\n"
 		"                       [--announce-mac MAC --announce-dev IF]\n"
@@ -296,7 +301,10 @@ static int migrate_start(struct mig *m)
 	struct nlmsghdr *req = vmig_nl_msg(&m->nl, VMIG_CMD_MIGRATE_START, 0);
 	bool fits = true;
 
-	fits &= vmfind_put(req, &m->vm, m->sock);
+	if (m->qmp_path)
+		fits &= qemumig_put(&m->qm, req, m->vm.vm_fd);
+	else
+		fits &= vmfind_put(req, &m->vm, m->sock);
 	fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_FLAGS,
 				       m->flags);
 	if (m->max_bandwidth)
@@ -472,7 +480,8 @@ static pid_t mig_signal_all(struct mig *m, int sig)
 {
 	unsigned int i;
 
-	if (vmig_pidfd_signal(m->vm.pidfd, sig))
+	/* A QEMU is paused and resumed over QMP, never by signal. */
+	if (!m->qmp_path && vmig_pidfd_signal(m->vm.pidfd, sig))
 		return m->pid;
 	for (i = 0; i < m->nr_stop; i++)
 		if (vmig_pidfd_signal(m->stop_pidfd[i], sig))
@@ -489,7 +498,7 @@ static pid_t mig_not_stopped(struct mig *m, bool *gone)
 	unsigned int i;
 	int st;
 
-	st = proc_stopped(m->pid);
+	st = m->qmp_path ? 1 : proc_stopped(m->pid);
 	*gone = st < 0;
 	if (st != 1)
 		return m->pid;
@@ -510,7 +519,10 @@ static bool mig_resume_all(struct mig *m)
 
 	if (!m->stopped)
 		return true;
-	if (vmig_pidfd_signal(m->vm.pidfd, SIGCONT) && errno != ESRCH) {
+	if (m->qmp_path) {
+		qemumig_source_restore(&m->qm);
+		vmm = !m->qm.paused;
+	} else if (vmig_pidfd_signal(m->vm.pidfd, SIGCONT) && errno != ESRCH) {
 		mig_warn(m, "cannot resume process %d: %s", (int)m->pid, strerror(errno));
 		vmm = false;
 	}
@@ -539,6 +551,15 @@ static void mig_switchover(struct mig *m, const struct vmig_policy_decision *d)
 		 (unsigned long long)d->est_downtime_ms, (int)m->pid,
 		 m->nr_stop ? " and the --stop-pid processes" : "");
 again:
+	if (m->qmp_path) {
+		char err[512];
+
+		m->stopped = true;
+		if (qemumig_pause(&m->qm, err, sizeof(err))) {
+			mig_cancel(m, "pausing QEMU: %s", err);
+			return;
+		}
+	}
 	/* Set first: if one cannot be stopped, those stopped already resume. */
 	m->stopped = true;
 	p = mig_signal_all(m, SIGSTOP);
@@ -572,7 +593,7 @@ again:
 		 * yet: let the VMM run a moment and stop it again.
 		 */
 		if (e.err == EAGAIN && ++attempt < MIG_SWITCH_RETRIES) {
-			mig_signal_all(m, SIGCONT);
+			mig_resume_all(m);
 			m->stopped = false;
 			nanosleep(&ms2, NULL);
 			goto again;
@@ -762,6 +783,60 @@ static int mig_done(struct mig *m)
 	return VMIGCTL_OK;
 }
 
+static int mig_failed(struct mig *m, const char *result);
+
+/*
+ * QEMU: vmig delivered the RAM and the source QEMU is paused. Its device
+ * state goes over a connection of its own; the destination's verdict
+ * alone decides whether the source quits or resumes (qemumig.h).
+ */
+static int mig_qemu_done(struct mig *m)
+{
+	char why[512];
+	enum qemumig_verdict v;
+	int fd, ret;
+
+	fd = tcp_connect(m);
+	if (fd < 0 || qemumig_tag(&m->qm, QEMUMIG_DEV, fd)) {
+		/* No device state left here: the destination cannot run the VM. */
+		vmig_follow_reason(&m->f, "cannot open the device-state connection");
+		return mig_failed(m, "failed");
+	}
+	if (qemumig_send_state(&m->qm, why, sizeof(why)))
+		mig_warn(m, "source QEMU: %s; waiting for the destination's verdict", why);
+	v = qemumig_verdict_wait(&m->qm, MIG_VERDICT_WAIT_MS, why, sizeof(why));
+	if (v == QEMUMIG_FAILED) {
+		vmig_follow_reason(&m->f, "the destination could not run the VM: %s", why);
+		return mig_failed(m, "failed");
+	}
+	if (vmig_throttle_undo(&m->thr))
+		mig_warn(m, "throttle: %s", m->thr.err);
+	if (v == QEMUMIG_UNKNOWN) {
+		mig_warn(m, "outcome unknown (%s): QEMU %d is left paused: resume it (QMP cont) only if the destination does not run the VM",
+			 why, (int)m->pid);
+		mig_disk_restore(m);
+		vmig_follow_reason(&m->f, "%s", why);
+		mig_report(m, "unknown", "paused");
+		return VMIGCTL_FAIL;
+	}
+	/* Downtime as the guest sees it: paused here until it runs there. */
+	m->f.last.downtime_us = (vmig_now_ms() - m->qm.pause_ms) * 1000;
+	m->f.last.present |= 1ULL << VMIG_A_SESSION_DOWNTIME_US;
+	mig_disk_restore(m);
+	if (m->keep_source) {
+		mig_report(m, "done", "paused");
+		return VMIGCTL_OK;
+	}
+	ret = qmp_quit(m->qm.qmp, why, sizeof(why));
+	if (ret && ret != -ECONNRESET) {
+		mig_warn(m, "source QEMU %d: quit: %s; it stays paused", (int)m->pid, why);
+		mig_report(m, "done", "paused");
+		return VMIGCTL_OK;
+	}
+	mig_report(m, "done", "quit");
+	return VMIGCTL_OK;
+}
+
 /* The migration did not happen and the destination cannot have the VM. */
 static int mig_failed(struct mig *m, const char *result)
 {
@@ -786,7 +861,8 @@ static int mig_unresolved(struct mig *m)
 		vmig_follow_probe(&m->f);
 	if (m->f.have_final)
 		return -1;	/* the caller handles the final state */
-	if (!m->switchover_sent) {
+	/* A QEMU's device state has not left: the destination cannot run the VM. */
+	if (!m->switchover_sent || m->qmp_path) {
 		vmig_follow_reason(&m->f, "cancelled");
 		return mig_failed(m, m->f.cancel_sent ? "cancelled" : "failed");
 	}
@@ -813,7 +889,7 @@ static int mig_final(struct mig *m)
 
 	switch (s->state) {
 	case VMIG_STATE_DONE:
-		return mig_done(m);
+		return m->qmp_path ? mig_qemu_done(m) : mig_done(m);
 	case VMIG_STATE_FAILED:
 		vmig_sess_reason(s, m->f.reason, sizeof(m->f.reason));
 		return mig_failed(m, "failed");
@@ -874,7 +950,7 @@ static int mig_loop(struct mig *m)
 static int mig_parse(struct mig *m, int argc, char **argv)
 {
 	enum { O_DOWNTIME = 256, O_BW, O_ITER, O_TIMEOUT, O_NOZC, O_NOZD,
-	       O_KEEP, O_MAC, O_DEV, O_DISK, O_DISKGRAN, O_STOP };
+	       O_KEEP, O_MAC, O_DEV, O_DISK, O_DISKGRAN, O_STOP, O_QMP };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "to", required_argument, NULL, 't' },
@@ -890,6 +966,7 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "disk-granularity", required_argument, NULL, O_DISKGRAN },
 		{ "stop-pid", required_argument, NULL, O_STOP },
+		{ "qmp", required_argument, NULL, O_QMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -972,6 +1049,9 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 			else if (vmig_parse_pid(optarg, &m->stop_pid[m->nr_stop++]))
 				bad = "--stop-pid wants a process id";
 			break;
+		case O_QMP:
+			m->qmp_path = optarg;
+			break;
 		default:
 			return vmig_opt_usage("migrate", c, argv, usage);
 		}
@@ -980,11 +1060,11 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 			return VMIGCTL_USAGE;
 		}
 	}
-	if (optind != argc || !m->pid || !m->to) {
+	if (optind != argc || !m->pid == !m->qmp_path || !m->to) {
 		if (optind != argc)
 			fprintf(stderr, "vmigctl: migrate: unexpected '%s'\n", argv[optind]);
 		else
-			fprintf(stderr, "vmigctl: migrate: --pid and --to are required\n");
+			fprintf(stderr, "vmigctl: migrate: --to and one of --pid or --qmp are required\n");
 		usage();
 		return VMIGCTL_USAGE;
 	}
@@ -1045,8 +1125,18 @@ int migrate_main(int argc, char **argv)
 	m.tty = isatty(STDOUT_FILENO) && !vmigctl_json;
 
 	ret = VMIGCTL_FAIL;
-	if (vmfind_open(m.pid, &m.vm))
+	if (m.qmp_path) {
+		if (qemumig_open(&m.qm, m.qmp_path, QEMU_VM_SOURCE)) {
+			qemumig_close(&m.qm);
+			return VMIGCTL_FAIL;
+		}
+		m.pid = m.qm.vm.pid;
+	}
+	if (vmfind_open(m.pid, &m.vm)) {
+		if (m.qmp_path)
+			qemumig_close(&m.qm);
 		return VMIGCTL_FAIL;
+	}
 	if (mig_open_stop_pids(&m))
 		goto out;
 	/* Nothing changes on the disk before the connection is up. */
@@ -1054,7 +1144,8 @@ int migrate_main(int argc, char **argv)
 		fprintf(stderr, "vmigctl: --disk: %s\n", err);
 		goto out;
 	}
-	if (read_msr_index(&m))
+	/* A QEMU carries its vCPU state itself. */
+	if (!m.qmp_path && read_msr_index(&m))
 		goto out;
 	ret = vmig_nl_open(&m.nl);
 	if (!ret)
@@ -1066,9 +1157,24 @@ int migrate_main(int argc, char **argv)
 		goto out;
 	}
 	ret = VMIGCTL_FAIL;
+	if (m.qmp_path) {
+		int ctl = tcp_connect(&m);
+
+		if (ctl < 0 || qemumig_tag(&m.qm, QEMUMIG_CTL, ctl))
+			goto out;
+	}
 	m.sock = tcp_connect(&m);
 	if (m.sock < 0)
 		goto out;
+	if (m.qmp_path) {
+		int ram = m.sock;
+
+		/* qemumig_tag() closes it on failure; keep one owner. */
+		m.sock = -1;
+		if (qemumig_tag(&m.qm, QEMUMIG_RAM, ram))
+			goto out;
+		m.sock = ram;
+	}
 	m.nr_vcpus = m.vm.nr_vcpus;
 	vmig_throttle_init(&m.thr, m.pid, m.nr_vcpus);
 
@@ -1086,6 +1192,7 @@ int migrate_main(int argc, char **argv)
 	vmfind_close_kvm(&m.vm);
 	close(m.sock);
 	m.sock = -1;
+	m.qm.conn[QEMUMIG_RAM] = -1;
 	if (m.disk_fd >= 0)
 		close(m.disk_fd);
 	m.disk_fd = -1;
@@ -1121,6 +1228,11 @@ out:
 	vmig_nl_close(&m.ev);
 	vmig_nl_close(&m.nl);
 	vmfind_close(&m.vm);
+	if (m.qmp_path) {
+		if (m.qm.conn[QEMUMIG_RAM] == m.sock)
+			m.qm.conn[QEMUMIG_RAM] = -1;
+		qemumig_close(&m.qm);
+	}
 	free(m.msrs);
 	return ret;
 }

@@ -11,6 +11,12 @@
  * With --disk the VM's disk is written to a local block device, which this
  * command opens exclusively (nobody may use it meanwhile) and hands to the
  * kernel; exit 0 then also means the disk is complete and flushed.
+ *
+ * With --qmp the destination is a QEMU started with -incoming defer: the
+ * kernel lands the RAM backend, then this command feeds QEMU the device
+ * state from the source QEMU, runs the VM and only then tells the source
+ * "committed" (qemumig.h). Exit 0 means the VM runs here; on any failure
+ * the destination QEMU is told to quit and the source resumes the VM.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +34,7 @@
 
 #include "announce.h"
 #include "nl.h"
+#include "qemumig.h"
 #include "session.h"
 #include "util.h"
 #include "vmfind.h"
@@ -37,6 +44,8 @@
 #define RCV_CANCEL_WAIT_MS	10000
 #define RCV_TICK_MS		1000
 #define RCV_PROBE_MS		5000	/* silence before asking session-get */
+#define RCV_DEV_WAIT_MS		60000	/* RAM landed to QEMU's device connection */
+#define RCV_LOAD_WAIT_MS	120000	/* QEMU loading the device state */
 
 struct rcv {
 	pid_t pid;
@@ -45,8 +54,10 @@ struct rcv {
 	const char *announce_dev;
 	uint8_t mac[6];
 	const char *disk;
+	const char *qmp_path;
 
 	struct vmfind vm;
+	struct qemumig qm;
 	int disk_fd;
 	struct vmig_nl nl, ev;
 	int lfd, conn;
@@ -58,26 +69,8 @@ struct rcv {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vmigctl receive --pid PID --listen [ADDR:]PORT [--timeout S]\n"
+		"usage: vmigctl receive {--pid PID | --qmp PATH} --listen [ADDR:]PORT [--timeout S]\n"
 		"                       [--announce-mac MAC --announce-dev IF] [--disk DEV]\n");
-}
-
-/* "1.2.3.4:5" or "[::1]:5". */
-static void fmt_sockaddr(char *buf, size_t sz, const struct sockaddr_storage *ss)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-		snprintf(buf, sz, "[%s]:%u", a, ntohs(s6->sin6_port));
-	} else {
-		const struct sockaddr_in *s4 = (const void *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-		snprintf(buf, sz, "%s:%u", a, ntohs(s4->sin_port));
-	}
 }
 
 static int try_listen(const struct addrinfo *ai, bool dual_stack)
@@ -142,7 +135,7 @@ static int rcv_listen(struct rcv *r)
 		return -1;
 	}
 	getsockname(r->lfd, (struct sockaddr *)&ss, &len);
-	fmt_sockaddr(where, sizeof(where), &ss);
+	vmig_fmt_sockaddr(where, sizeof(where), &ss);
 	fprintf(stderr, "listening on %s\n", where);
 	fflush(stderr);
 	return 0;
@@ -184,7 +177,25 @@ static int rcv_accept(struct rcv *r)
 	}
 	close(r->lfd);
 	r->lfd = -1;
-	fmt_sockaddr(r->peer, sizeof(r->peer), &ss);
+	vmig_fmt_sockaddr(r->peer, sizeof(r->peer), &ss);
+	fprintf(stderr, "connection from %s\n", r->peer);
+	fflush(stderr);
+	return 0;
+}
+
+/*
+ * The source's connections: one for --pid; the control and RAM ones for
+ * --qmp, whose listening socket stays open for QEMU's device connection.
+ */
+static int rcv_accept_all(struct rcv *r)
+{
+	uint64_t deadline = r->timeout_s ? r->start_ms + (uint64_t)r->timeout_s * 1000 : 0;
+
+	if (!r->qmp_path)
+		return rcv_accept(r);
+	if (qemumig_accept(&r->qm, r->lfd, 1U << QEMUMIG_CTL | 1U << QEMUMIG_RAM,
+			   deadline, r->peer, sizeof(r->peer)))
+		return -1;
 	fprintf(stderr, "connection from %s\n", r->peer);
 	fflush(stderr);
 	return 0;
@@ -193,7 +204,8 @@ static int rcv_accept(struct rcv *r)
 static int receive_start(struct rcv *r)
 {
 	struct nlmsghdr *req = vmig_nl_msg(&r->nl, VMIG_CMD_RECEIVE_START, 0);
-	bool fits = vmfind_put(req, &r->vm, r->conn);
+	bool fits = r->qmp_path ? qemumig_put(&r->qm, req, r->vm.vm_fd) :
+				  vmfind_put(req, &r->vm, r->conn);
 
 	if (r->disk_fd >= 0)
 		fits &= vmig_sess_put_disk(req, r->disk_fd, r->disk);
@@ -269,6 +281,44 @@ static void rcv_report(struct rcv *r, const char *result)
 	fflush(stdout);
 }
 
+/*
+ * QEMU: the RAM is here; take QEMU's device state and run the VM. The
+ * source learns the outcome from our verdict alone.
+ */
+static int rcv_qemu_finish(struct rcv *r)
+{
+	char err[512];
+
+	if (qemumig_accept(&r->qm, r->lfd, 1U << QEMUMIG_DEV,
+			   vmig_now_ms() + RCV_DEV_WAIT_MS, NULL, 0)) {
+		snprintf(err, sizeof(err), "the source QEMU's device state did not come");
+		goto err_discard;
+	}
+	if (qemumig_load_state(&r->qm, RCV_LOAD_WAIT_MS, err, sizeof(err)))
+		goto err_discard;
+	qemumig_verdict_send(&r->qm, QEMUMIG_COMMITTED, NULL);
+	rcv_report(r, "done");
+	return VMIGCTL_OK;
+
+err_discard:
+	vmig_follow_reason(&r->f, "%s", err);
+	qemumig_verdict_send(&r->qm, QEMUMIG_FAILED, err);
+	qemumig_discard(&r->qm);
+	fprintf(stderr, "vmigctl: receive failed: %s; the destination QEMU was told to quit, the source resumes the VM\n",
+		err);
+	rcv_report(r, "failed");
+	return VMIGCTL_FAIL;
+}
+
+/* QEMU: the VM cannot run here; say so to the source before anything else. */
+static void rcv_qemu_fail(struct rcv *r)
+{
+	if (!r->qmp_path)
+		return;
+	qemumig_verdict_send(&r->qm, QEMUMIG_FAILED, r->f.reason[0] ? r->f.reason : "receive failed");
+	qemumig_discard(&r->qm);
+}
+
 static int rcv_final(struct rcv *r)
 {
 	struct vmig_nl_error e;
@@ -279,6 +329,8 @@ static int rcv_final(struct rcv *r)
 
 	switch (r->f.last.state) {
 	case VMIG_STATE_DONE:
+		if (r->qmp_path)
+			return rcv_qemu_finish(r);
 		/* Done even if we asked to cancel: the source now counts on us. */
 		if (r->announce_dev &&
 		    vmig_announce(r->announce_dev, r->mac, VMIG_ANNOUNCE_COUNT,
@@ -288,11 +340,13 @@ static int rcv_final(struct rcv *r)
 		return VMIGCTL_OK;
 	case VMIG_STATE_FAILED:
 		vmig_sess_reason(&r->f.last, r->f.reason, sizeof(r->f.reason));
+		rcv_qemu_fail(r);
 		fprintf(stderr, "vmigctl: receive failed: %s\n", r->f.reason);
 		rcv_report(r, "failed");
 		return VMIGCTL_FAIL;
 	default:
 		vmig_follow_reason(&r->f, "cancelled by another request");
+		rcv_qemu_fail(r);
 		fprintf(stderr, "vmigctl: receive cancelled: %s\n", r->f.reason);
 		rcv_report(r, "cancelled");
 		return VMIGCTL_FAIL;
@@ -311,6 +365,8 @@ static int rcv_loop(struct rcv *r)
 		if (r->f.have_final)
 			return rcv_final(r);
 		if (r->f.lost) {
+			/* A QEMU has not loaded the device state: it cannot run the VM. */
+			rcv_qemu_fail(r);
 			fprintf(stderr, "vmigctl: receive: %s: the outcome is unknown; check on the source before running or discarding the VM\n",
 				r->f.reason);
 			rcv_report(r, "unknown");
@@ -330,6 +386,7 @@ static int rcv_loop(struct rcv *r)
 				vmig_follow_probe(&r->f);
 			if (r->f.have_final || r->f.lost)
 				continue;
+			rcv_qemu_fail(r);
 			fprintf(stderr, "vmigctl: receive: %s, and session %u did not end\n",
 				r->f.reason, r->f.id);
 			rcv_report(r, "unknown");
@@ -342,9 +399,10 @@ static int rcv_loop(struct rcv *r)
 
 static int rcv_parse(struct rcv *r, int argc, char **argv)
 {
-	enum { O_TIMEOUT = 256, O_MAC, O_DEV, O_DISK };
+	enum { O_TIMEOUT = 256, O_MAC, O_DEV, O_DISK, O_QMP };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
+		{ "qmp", required_argument, NULL, O_QMP },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "announce-mac", required_argument, NULL, O_MAC },
@@ -390,6 +448,9 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 			if (!*optarg || strlen(optarg) > 255)
 				bad = "--disk wants a block device path of at most 255 bytes";
 			break;
+		case O_QMP:
+			r->qmp_path = optarg;
+			break;
 		default:
 			return vmig_opt_usage("receive", c, argv, usage);
 		}
@@ -398,11 +459,11 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 			return VMIGCTL_USAGE;
 		}
 	}
-	if (optind != argc || !r->pid || !listen) {
+	if (optind != argc || !r->pid == !r->qmp_path || !listen) {
 		if (optind != argc)
 			fprintf(stderr, "vmigctl: receive: unexpected '%s'\n", argv[optind]);
 		else
-			fprintf(stderr, "vmigctl: receive: --pid and --listen are required\n");
+			fprintf(stderr, "vmigctl: receive: --listen and one of --pid or --qmp are required\n");
 		usage();
 		return VMIGCTL_USAGE;
 	}
@@ -438,6 +499,11 @@ int receive_main(int argc, char **argv)
 	if (r.disk && rcv_open_disk(&r))
 		return VMIGCTL_FAIL;
 	ret = VMIGCTL_FAIL;
+	if (r.qmp_path) {
+		if (qemumig_open(&r.qm, r.qmp_path, QEMU_VM_DEST))
+			goto out;
+		r.pid = r.qm.vm.pid;
+	}
 	if (vmfind_open(r.pid, &r.vm))
 		goto out;
 	ret = vmig_nl_open(&r.nl);
@@ -451,12 +517,19 @@ int receive_main(int argc, char **argv)
 	}
 	ret = VMIGCTL_FAIL;
 	vmig_signals_install();
-	if (rcv_listen(&r) || rcv_accept(&r) || receive_start(&r))
+	if (rcv_listen(&r) || rcv_accept_all(&r) || receive_start(&r)) {
+		rcv_qemu_fail(&r);
 		goto out;
+	}
 	r.f.last_heard_ms = vmig_now_ms();
 	vmfind_close_kvm(&r.vm);
-	close(r.conn);
-	r.conn = -1;
+	if (r.qmp_path) {
+		close(r.qm.conn[QEMUMIG_RAM]);
+		r.qm.conn[QEMUMIG_RAM] = -1;
+	} else {
+		close(r.conn);
+		r.conn = -1;
+	}
 	/* The kernel holds the device, and so its exclusive claim, now. */
 	if (r.disk_fd >= 0)
 		close(r.disk_fd);
@@ -483,5 +556,7 @@ out:
 	vmig_nl_close(&r.ev);
 	vmig_nl_close(&r.nl);
 	vmfind_close(&r.vm);
+	if (r.qmp_path)
+		qemumig_close(&r.qm);
 	return ret;
 }

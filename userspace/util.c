@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -302,3 +303,22 @@ int vmig_opt_usage(const char *cmd, int opt, char **argv, void (*usage)(void))
 	usage();
 	return VMIGCTL_USAGE;
 }
+
+/* "1.2.3.4:5" or "[::1]:5". */
+void vmig_fmt_sockaddr(char *buf, size_t sz, const struct sockaddr_storage *ss)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(buf, sz, "[%s]:%u", a, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(buf, sz, "%s:%u", a, ntohs(s4->sin_port));
+	}
+}
+

@@ -36,5 +36,7 @@ int vmig_pidfd_open(pid_t pid);
 int vmig_pidfd_signal(int pidfd, int sig);
 void vmig_signals_install(void);
 void vmig_sock_tune(int fd);
+struct sockaddr_storage;
+void vmig_fmt_sockaddr(char *buf, size_t sz, const struct sockaddr_storage *ss);
 
 #endif
