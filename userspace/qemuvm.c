@@ -14,26 +14,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "qemuvm.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int qom_get(struct qmp *q, const char *path, const char *prop,
 		   json_t **ret, char *err, size_t errlen)
@@ -53,7 +38,7 @@ static int qom_get_str(struct qmp *q, const char *path, const char *prop,
 	if (ret)
 		return ret;
 	if (!json_is_string(r)) {
-		seterr(err, errlen, "qom-get %s %s: not a string", path, prop);
+		qmp_errf(err, errlen, "qom-get %s %s: not a string", path, prop);
 		json_decref(r);
 		return -EPROTO;
 	}
@@ -122,7 +107,7 @@ static int check_memdev(struct qmp *q, const struct qemu_vm *vm, char *err,
 	}
 	json_decref(r);
 	if (ret)
-		seterr(err, errlen, "query-memdev does not list backend %s with size %" PRIu64 " and share=%s as qom-get does",
+		qmp_errf(err, errlen, "query-memdev does not list backend %s with size %" PRIu64 " and share=%s as qom-get does",
 		       id, vm->size, vm->share ? "on" : "off");
 	return ret;
 }
@@ -146,7 +131,7 @@ int qemu_vm_find_mapping(pid_t pid, const char *file, uint64_t size,
 	f = fopen(path, "re");
 	if (!f) {
 		ret = -errno;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		qmp_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return ret;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -267,7 +252,7 @@ int qemu_vm_probe(struct qmp *q, struct qemu_vm *vm, char *err,
 		ret = qmp_migrate_status(q, vm->migration, sizeof(vm->migration),
 					 msg, sizeof(msg));
 		if (ret)
-			seterr(err, errlen, "%s", msg);
+			qmp_errf(err, errlen, "%s", msg);
 	}
 	if (!ret)
 		ret = probe_direct_io(q, vm, err, errlen);
@@ -278,20 +263,8 @@ int qemu_vm_probe(struct qmp *q, struct qemu_vm *vm, char *err,
 	return ret;
 }
 
-static bool refuse(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool refuse(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
+/* Set why (qmp_errf()) and be false. */
+#define refuse(why, len, ...)	(qmp_errf(why, len, __VA_ARGS__), false)
 
 /*
  * Guest RAM must be a named shared file: the destination's QEMU maps the

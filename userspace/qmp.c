@@ -38,6 +38,7 @@ struct qmp {
 	int timeout_ms;			/* for the convenience calls */
 	json_int_t next_id;
 	json_t *events;			/* array, oldest first */
+	bool broken;			/* a request went out in part */
 
 	/* Bytes read: [off, len) unconsumed; [off, scan) scanned already. */
 	char *buf;
@@ -46,10 +47,8 @@ struct qmp {
 	bool in_str, esc;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+/* The err/errlen convention of qmp.h, for its users too. */
+void qmp_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -208,6 +207,20 @@ static int drain_buffered(struct qmp *q)
 	return ret;
 }
 
+static void attach_fd(struct msghdr *mh, char *cbuf, size_t len, int fd)
+{
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, len);
+	mh->msg_control = cbuf;
+	mh->msg_controllen = len;
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+}
+
 /*
  * Send all of buf before deadline; fd >= 0 rides on the first byte
  * (SCM_RIGHTS). QEMU takes an fd it receives as the monitor's pending fd,
@@ -228,18 +241,8 @@ static int send_all(struct qmp *q, const char *buf, size_t len, int fd,
 		iov.iov_len = len;
 		mh.msg_iov = &iov;
 		mh.msg_iovlen = 1;
-		if (fd >= 0) {
-			struct cmsghdr *cm;
-
-			memset(cbuf, 0, sizeof(cbuf));
-			mh.msg_control = cbuf;
-			mh.msg_controllen = sizeof(cbuf);
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-		}
+		if (fd >= 0)
+			attach_fd(&mh, cbuf, sizeof(cbuf), fd);
 		n = sendmsg(q->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EAGAIN) {
 			n = poll(&pfd, 1, ms_left(deadline));
@@ -255,6 +258,8 @@ static int send_all(struct qmp *q, const char *buf, size_t len, int fd,
 		fd = -1;
 		buf += n;
 		len -= (size_t)n;
+		/* Until the rest goes, QEMU's parser holds half a request. */
+		q->broken = len;
 	}
 	return 0;
 }
@@ -275,13 +280,13 @@ static int reply_result(json_t *reply, const char *cmd, json_t **ret,
 	if (e) {
 		const char *desc = json_string_value(json_object_get(e, "desc"));
 
-		seterr(err, errlen, "%s: %s", cmd, desc ? desc : "QEMU refused it");
+		qmp_errf(err, errlen, "%s: %s", cmd, desc ? desc : "QEMU refused it");
 		return -EREMOTEIO;
 	}
 	if (ret) {
 		*ret = json_object_get(reply, "return");
 		if (!*ret) {
-			seterr(err, errlen, "%s: QEMU's reply has no \"return\"", cmd);
+			qmp_errf(err, errlen, "%s: QEMU's reply has no \"return\"", cmd);
 			return -EPROTO;
 		}
 		json_incref(*ret);
@@ -293,18 +298,18 @@ static void io_error(int ret, const char *cmd, int timeout_ms, char *err,
 		     size_t errlen)
 {
 	if (ret == -ETIMEDOUT)
-		seterr(err, errlen, "%s: QEMU did not answer within %d ms", cmd,
+		qmp_errf(err, errlen, "%s: QEMU did not answer within %d ms", cmd,
 		       timeout_ms);
 	else if (ret == -ECONNRESET)
-		seterr(err, errlen, "%s: QEMU closed its QMP socket (did it exit?)",
+		qmp_errf(err, errlen, "%s: QEMU closed its QMP socket (did it exit?)",
 		       cmd);
 	else if (ret == -EPROTO)
-		seterr(err, errlen, "%s: QEMU sent something that is not QMP", cmd);
+		qmp_errf(err, errlen, "%s: QEMU sent something that is not QMP", cmd);
 	else
-		seterr(err, errlen, "%s: %s", cmd, strerror(-ret));
+		qmp_errf(err, errlen, "%s: %s", cmd, strerror(-ret));
 }
 
-/* The request as one line of JSON; args stolen. NULL on ENOMEM. */
+/* The request as one line of JSON, "\n" included; args stolen. NULL on ENOMEM. */
 static char *request_dump(const char *cmd, json_t *args, json_int_t id)
 {
 	json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", id);
@@ -314,6 +319,14 @@ static char *request_dump(const char *cmd, json_t *args, json_int_t id)
 		goto out;
 	if (req)
 		s = json_dumps(req, JSON_COMPACT);
+	if (s) {
+		char *line;
+
+		if (asprintf(&line, "%s\n", s) < 0)
+			line = NULL;
+		free(s);
+		s = line;
+	}
 out:
 	json_decref(args);
 	json_decref(req);
@@ -340,14 +353,18 @@ int qmp_exec_fd(struct qmp *q, const char *cmd, json_t *args, json_t **ret,
 
 	if (ret)
 		*ret = NULL;
+	if (q->broken) {
+		json_decref(args);
+		qmp_errf(err, errlen, "%s: the QMP connection lost step when an earlier request was cut short; reconnect",
+			 cmd);
+		return -EPIPE;
+	}
 	req = request_dump(cmd, args, id);
 	if (!req) {
-		seterr(err, errlen, "%s: %s", cmd, strerror(ENOMEM));
+		qmp_errf(err, errlen, "%s: %s", cmd, strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	r = send_all(q, req, strlen(req), fd, deadline);
-	if (!r)
-		r = send_all(q, "\n", 1, -1, deadline);
 	free(req);
 	while (!r) {
 		r = recv_msg(q, deadline, &msg);
@@ -502,18 +519,18 @@ static void open_error(int ret, const char *path, int timeout_ms, char *err,
 		       size_t errlen)
 {
 	if (ret == -ETIMEDOUT)
-		seterr(err, errlen,
+		qmp_errf(err, errlen,
 		       "no QMP greeting from %s within %d ms: another client may hold the monitor (QEMU serves one QMP client at a time)",
 		       path, timeout_ms);
 	else if (ret == -EPROTO)
-		seterr(err, errlen,
+		qmp_errf(err, errlen,
 		       "%s does not speak QMP: is it QEMU's -qmp socket (not an HMP -monitor)?",
 		       path);
 	else if (ret == -ECONNRESET)
-		seterr(err, errlen, "QEMU closed its QMP socket %s at once (did it exit?)",
+		qmp_errf(err, errlen, "QEMU closed its QMP socket %s at once (did it exit?)",
 		       path);
 	else
-		seterr(err, errlen,
+		qmp_errf(err, errlen,
 		       "cannot connect to QMP socket %s: %s; is QEMU running with -qmp unix:%s,server=on,wait=off?",
 		       path, strerror(-ret), path);
 }
@@ -536,7 +553,7 @@ struct qmp *qmp_open(const char *path, int timeout_ms, char *err,
 	q = calloc(1, sizeof(*q));
 	if (!q || !(q->events = json_array())) {
 		free(q);
-		seterr(err, errlen, "%s", strerror(ENOMEM));
+		qmp_errf(err, errlen, "%s", strerror(ENOMEM));
 		return NULL;
 	}
 	q->next_id = 1;
@@ -637,15 +654,19 @@ int qmp_stop(struct qmp *q, char *err, size_t errlen)
 	return call(q, "stop", NULL, NULL, err, errlen);
 }
 
-/* Queues a RESUME event; refused in "inmigrate" and "postmigrate" on 7.2. */
+/*
+ * Queues a RESUME event. Hazard: in "inmigrate" QEMU answers success
+ * without running anything and sets autostart, so the destination runs as
+ * soon as its migration completes; a source in "postmigrate" runs again.
+ */
 int qmp_cont(struct qmp *q, char *err, size_t errlen)
 {
 	return call(q, "cont", NULL, NULL, err, errlen);
 }
 
 /*
- * QEMU answers and exits; the socket may close before the answer is read,
- * which counts as success too.
+ * QEMU queues SHUTDOWN {"guest": false, "reason": "host-qmp-quit"},
+ * answers and exits; a socket closed before the answer counts as success.
  */
 int qmp_quit(struct qmp *q, char *err, size_t errlen)
 {
@@ -670,7 +691,7 @@ int qmp_set_caps(struct qmp *q, const char *const names[],
 		}
 	}
 	if (!caps) {
-		seterr(err, errlen, "migrate-set-capabilities: %s", strerror(ENOMEM));
+		qmp_errf(err, errlen, "migrate-set-capabilities: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	return call(q, "migrate-set-capabilities",
@@ -732,7 +753,7 @@ int qmp_migrate_status(struct qmp *q, char *status, size_t len, char *err,
 	copy_str(status, len, json_string_value(json_object_get(r, "status")));
 	desc = json_string_value(json_object_get(r, "error-desc"));
 	if (desc)
-		seterr(err, errlen, "migration failed: %s", desc);
+		qmp_errf(err, errlen, "migration failed: %s", desc);
 	json_decref(r);
 	return 0;
 }
@@ -780,7 +801,7 @@ int qmp_wait_migration(struct qmp *q, int timeout_ms, char *status,
 		int left = ms_left(deadline);
 
 		if (!left) {
-			seterr(err, errlen, "QEMU's migration did not end within %d ms (status \"%s\")",
+			qmp_errf(err, errlen, "QEMU's migration did not end within %d ms (status \"%s\")",
 			       timeout_ms, status);
 			return -ETIMEDOUT;
 		}

@@ -10,7 +10,10 @@
  *    (up to QMP_EVENTS_MAX, the oldest dropped first);
  *  - errors are negative errno: -EREMOTEIO QEMU answered an error (err
  *    holds "CMD: QEMU's desc"), -ETIMEDOUT, -ECONNRESET QEMU closed the
- *    socket (it exited), -EPROTO it sent something that is not QMP;
+ *    socket (it exited), -EPROTO it sent something that is not QMP,
+ *    -EINTR a signal came (the caller checks its flag), -EPIPE a request
+ *    was cut short earlier (timeout, signal): the connection is out of
+ *    step, reconnect;
  *  - err/errlen may be NULL/0; when set it gets one sentence.
  *
  * QEMU serves one QMP client per monitor socket: a second client connects
@@ -36,6 +39,8 @@ pid_t qmp_peer_pid(const struct qmp *q);
 int qmp_fd(const struct qmp *q);
 void qmp_version(const struct qmp *q, int *major, int *minor);
 int qmp_timeout_ms(const struct qmp *q);
+void qmp_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 int qmp_exec(struct qmp *q, const char *cmd, json_t *args, json_t **ret,
 	     int timeout_ms, char *err, size_t errlen);

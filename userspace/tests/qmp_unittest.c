@@ -283,7 +283,8 @@ static struct qmp *qemu_connect(struct qemu *vm)
  * qemu_start() - a QEMU with 64 MiB of RAM in the given backend, -S
  * @extra: more arguments, NULL-terminated; NULL for none
  *
- * Return: true with vm->q connected; false after printing why.
+ * Return: true with vm->q connected; false after printing why and
+ * failing the test.
  */
 static bool qemu_start(struct qemu *vm, enum ram ram, const char *const extra[])
 {
@@ -302,8 +303,10 @@ static bool qemu_start(struct qemu *vm, enum ram ram, const char *const extra[])
 	if (!vm->pid)
 		qemu_exec(vm, ram, extra);
 	vm->q = qemu_connect(vm);
-	if (!vm->q)
+	if (!vm->q) {
 		qemu_stop(vm);
+		test_ok = false;
+	}
 	return vm->q;
 }
 
@@ -431,10 +434,8 @@ static void test_greeting_records_version(void)
 	struct qemu vm;
 	FILE *p;
 
-	if (!qemu_start(&vm, RAM_FILE, NULL)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, NULL))
 		return;
-	}
 	qmp_version(vm.q, &major, &minor);
 	p = popen(QEMU_BIN " --version", "r");
 	if (p) {
@@ -452,10 +453,8 @@ static void test_peer_pid_is_the_qemu_process(void)
 {
 	struct qemu vm;
 
-	if (!qemu_start(&vm, RAM_FILE, NULL)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, NULL))
 		return;
-	}
 	CHECK_EQ(qmp_peer_pid(vm.q), vm.pid);
 	CHECK(qmp_fd(vm.q) >= 0);
 	qemu_stop(&vm);
@@ -467,10 +466,8 @@ static void test_prelaunch_is_not_running(void)
 	bool running = true;
 	struct qemu vm;
 
-	if (!qemu_start(&vm, RAM_FILE, NULL)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, NULL))
 		return;
-	}
 	CHECK_EQ(qmp_status(vm.q, status, sizeof(status), &running, NULL, 0), 0);
 	CHECK_HAS(status, "prelaunch");
 	CHECK(!running);
@@ -485,10 +482,8 @@ static void test_cont_and_stop_queue_their_events(void)
 	bool running = false;
 	struct qemu vm;
 
-	if (!qemu_start(&vm, RAM_FILE, NULL)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, NULL))
 		return;
-	}
 	CHECK_EQ(qmp_cont(vm.q, err, sizeof(err)), 0);
 	CHECK_EQ(qmp_status(vm.q, status, sizeof(status), &running, NULL, 0), 0);
 	CHECK_HAS(status, "running");
@@ -517,10 +512,8 @@ static void test_probe_finds_file_backend_and_mapping(void)
 	char err[512] = "", why[512] = "";
 	struct qemu vm;
 
-	if (!qemu_start(&vm, RAM_FILE, NULL)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, NULL))
 		return;
-	}
 	CHECK_EQ(qemu_vm_probe(vm.q, &info, err, sizeof(err)), 0);
 	if (err[0])
 		printf("# %s\n", err);
@@ -552,10 +545,8 @@ static void expect_refusal(enum ram ram, const char *const extra[],
 	struct qemu_vm info;
 	struct qemu vm;
 
-	if (!qemu_start(&vm, ram, extra)) {
-		test_ok = false;
+	if (!qemu_start(&vm, ram, extra))
 		return;
-	}
 	CHECK_EQ(qemu_vm_probe(vm.q, &info, err, sizeof(err)), 0);
 	CHECK(!qemu_vm_exact(&info, role, why, sizeof(why)));
 	CHECK_HAS(why, want);
@@ -598,10 +589,8 @@ static void test_destination_needs_incoming_defer(void)
 	struct qemu vm;
 
 	expect_refusal(RAM_FILE, NULL, QEMU_VM_DEST, "start the destination with -incoming defer");
-	if (!qemu_start(&vm, RAM_FILE, extra)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, extra))
 		return;
-	}
 	CHECK_EQ(qemu_vm_probe(vm.q, &info, err, sizeof(err)), 0);
 	CHECK_HAS(info.runstate, "inmigrate");
 	CHECK(qemu_vm_exact(&info, QEMU_VM_DEST, why, sizeof(why)));
@@ -646,10 +635,8 @@ static void test_unknown_command_is_remote_error(void)
 	char err[512] = "", status[32];
 	struct qemu vm;
 
-	if (!qemu_start(&vm, RAM_FILE, NULL)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, NULL))
 		return;
-	}
 	CHECK_EQ(qmp_exec(vm.q, "no-such-command", NULL, NULL, TIMEOUT_MS, err,
 			  sizeof(err)), -EREMOTEIO);
 	CHECK_HAS(err, "no-such-command: The command no-such-command has not been found");
@@ -664,10 +651,8 @@ static void test_getfd_takes_an_fd(void)
 	struct qemu vm;
 	int p[2];
 
-	if (!qemu_start(&vm, RAM_FILE, NULL)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, NULL))
 		return;
-	}
 	CHECK(!pipe(p));
 	CHECK_EQ(qmp_exec_fd(vm.q, "getfd", json_pack("{s:s}", "fdname", "t"),
 			     NULL, TIMEOUT_MS, err, sizeof(err), p[0]), 0);
@@ -692,10 +677,8 @@ static void test_large_reply(void)
 	struct qemu vm;
 	char *s;
 
-	if (!qemu_start(&vm, RAM_FILE, NULL)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, NULL))
 		return;
-	}
 	CHECK_EQ(qmp_exec(vm.q, "query-qmp-schema", NULL, &ret, TIMEOUT_MS, err,
 			  sizeof(err)), 0);
 	s = json_dumps(ret, JSON_COMPACT);
@@ -712,10 +695,8 @@ static void test_killed_qemu_is_connection_reset(void)
 	char err[512] = "", status[32];
 	struct qemu vm;
 
-	if (!qemu_start(&vm, RAM_FILE, NULL)) {
-		test_ok = false;
+	if (!qemu_start(&vm, RAM_FILE, NULL))
 		return;
-	}
 	child_kill(vm.pid);
 	vm.pid = 0;
 	CHECK_EQ(qmp_status(vm.q, status, sizeof(status), NULL, err, sizeof(err)),
@@ -723,6 +704,68 @@ static void test_killed_qemu_is_connection_reset(void)
 	CHECK_HAS(err, "query-status: QEMU closed its QMP socket");
 	CHECK_EQ(qmp_event_wait(vm.q, "STOP", NULL, 1000), -ECONNRESET);
 	qemu_stop(&vm);
+}
+
+static void test_quit_ends_qemu(void)
+{
+	uint64_t deadline;
+	char err[512] = "";
+	struct qemu vm;
+	json_t *ev;
+	pid_t pid;
+
+	if (!qemu_start(&vm, RAM_FILE, NULL))
+		return;
+	CHECK_EQ(qmp_quit(vm.q, err, sizeof(err)), 0);
+	ev = qmp_event_pop(vm.q, "SHUTDOWN");
+	CHECK(ev);
+	CHECK_HAS(json_string_value(json_object_get(json_object_get(ev, "data"),
+						    "reason")), "host-qmp-quit");
+	json_decref(ev);
+	deadline = vmig_now_ms() + TIMEOUT_MS;
+	while ((pid = waitpid(vm.pid, NULL, WNOHANG)) == 0 &&
+	       vmig_now_ms() < deadline)
+		usleep(10000);
+	CHECK_EQ(pid, vm.pid);
+	if (pid == vm.pid) {
+		child_forget(vm.pid);
+		vm.pid = 0;
+	}
+	qemu_stop(&vm);
+}
+
+/* Greets, then never reads: requests pile up in the socket buffer. */
+static void script_deaf(int fd)
+{
+	fake_handshake(fd);
+}
+
+/* A request cut short leaves QEMU's parser out of step: no more requests. */
+static void test_request_cut_short_needs_reconnect(void)
+{
+	char path[128], err[512] = "";
+	size_t big = 8 << 20;
+	struct qmp *q;
+	char *s;
+	pid_t pid;
+
+	pid = fake_start(script_deaf, path, sizeof(path));
+	q = qmp_open(path, TIMEOUT_MS, err, sizeof(err));
+	s = malloc(big + 1);
+	CHECK(q && s);
+	if (q && s) {
+		memset(s, 'x', big);
+		s[big] = '\0';
+		CHECK_EQ(qmp_exec(q, "big", json_pack("{s:s}", "s", s), NULL, 200,
+				  err, sizeof(err)), -ETIMEDOUT);
+		CHECK_EQ(qmp_exec(q, "next", NULL, NULL, 200, err, sizeof(err)),
+			 -EPIPE);
+		CHECK_HAS(err, "next: ");
+		CHECK_HAS(err, "reconnect");
+	}
+	free(s);
+	qmp_close(q);
+	child_kill(pid);
 }
 
 static void test_no_socket_says_how_to_start_qemu(void)
@@ -879,10 +922,8 @@ static void test_migration_over_fds_completes(void)
 	int sv[2];
 
 	if (!qemu_start(&src, RAM_FILE, NULL) ||
-	    !qemu_start(&dst, RAM_FILE, incoming)) {
-		test_ok = false;
+	    !qemu_start(&dst, RAM_FILE, incoming))
 		goto out;
-	}
 	CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	CHECK_EQ(qmp_set_caps(src.q, caps, on, 1, err, sizeof(err)), 0);
 	CHECK_EQ(qmp_set_caps(dst.q, caps, on, 1, err, sizeof(err)), 0);
@@ -936,7 +977,9 @@ static const struct test tests[] = {
 	T(getfd_takes_an_fd, true),
 	T(large_reply, true),
 	T(killed_qemu_is_connection_reset, true),
+	T(quit_ends_qemu, true),
 	T(no_socket_says_how_to_start_qemu, false),
+	T(request_cut_short_needs_reconnect, false),
 	T(silent_server_times_out, false),
 	T(fragmented_reply_with_events, false),
 	T(migration_over_fds_completes, true),
