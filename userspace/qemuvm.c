@@ -10,7 +10,15 @@
  *  - its mapping in QEMU: one rw-s line of /proc/PID/maps for the file,
  *    offset 0, as long as size; a memfd shows as "/memfd:NAME (deleted)".
  *  - devices given with -device sit in /machine/peripheral (with id=) or
- *    /machine/peripheral-anon as "child<TYPE>", whatever bus they are on.
+ *    /machine/peripheral-anon as "child<TYPE>", whatever bus they are on
+ *    (query-pci names no device types, so VFIO is found this way).
+ *  - runstates: "prelaunch" (-S), "running", "paused", "inmigrate"
+ *    (-incoming defer, during and before the migration), "postmigrate"
+ *    (a source after completed or failed migration).
+ * Newer QEMUs, from their sources (not run here): >= 8.1 x-ignore-shared
+ * skips only RAM of a named file, not memfd (the rule below wants a file
+ * anyway); query-status "singlestep" is deprecated in 8.1 and gone in 9.0
+ * (never read here); 9.1 adds memory-backend-shm, refused like memfd.
  */
 #include <errno.h>
 #include <inttypes.h>
