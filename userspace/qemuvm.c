@@ -116,7 +116,7 @@ static int check_memdev(struct qmp *q, const struct qemu_vm *vm, char *err,
 	json_decref(r);
 	if (ret)
 		qmp_errf(err, errlen, "query-memdev does not list backend %s with size %" PRIu64 " and share=%s as qom-get does",
-		       id, vm->size, vm->share ? "on" : "off");
+			 id, vm->size, vm->share ? "on" : "off");
 	return ret;
 }
 

@@ -299,38 +299,29 @@ static void io_error(int ret, const char *cmd, int timeout_ms, char *err,
 {
 	if (ret == -ETIMEDOUT)
 		qmp_errf(err, errlen, "%s: QEMU did not answer within %d ms", cmd,
-		       timeout_ms);
+			 timeout_ms);
 	else if (ret == -ECONNRESET)
 		qmp_errf(err, errlen, "%s: QEMU closed its QMP socket (did it exit?)",
-		       cmd);
+			 cmd);
 	else if (ret == -EPROTO)
 		qmp_errf(err, errlen, "%s: QEMU sent something that is not QMP", cmd);
 	else
 		qmp_errf(err, errlen, "%s: %s", cmd, strerror(-ret));
 }
 
-/* The request as one line of JSON, "\n" included; args stolen. NULL on ENOMEM. */
+/* The request as one line of JSON, "\n" included; args stolen. NULL: ENOMEM. */
 static char *request_dump(const char *cmd, json_t *args, json_int_t id)
 {
-	json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", id);
-	char *s = NULL;
+	json_t *req = json_pack("{s:s, s:I, s:o*}", "execute", cmd, "id", id,
+				"arguments", args);
+	char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	char *line = NULL;
 
-	if (req && args && json_object_set(req, "arguments", args))
-		goto out;
-	if (req)
-		s = json_dumps(req, JSON_COMPACT);
-	if (s) {
-		char *line;
-
-		if (asprintf(&line, "%s\n", s) < 0)
-			line = NULL;
-		free(s);
-		s = line;
-	}
-out:
-	json_decref(args);
+	if (s && asprintf(&line, "%s\n", s) < 0)
+		line = NULL;
+	free(s);
 	json_decref(req);
-	return s;
+	return line;
 }
 
 /**
@@ -372,13 +363,14 @@ int qmp_exec_fd(struct qmp *q, const char *cmd, json_t *args, json_t **ret,
 			break;
 		if (is_event(msg)) {
 			event_queue(q, msg);
-		} else if (is_reply_to(msg, id)) {
+			continue;
+		}
+		if (is_reply_to(msg, id)) {
 			r = reply_result(msg, cmd, ret, err, errlen);
 			json_decref(msg);
 			return r;
-		} else {
-			json_decref(msg);	/* stale: its request timed out */
 		}
+		json_decref(msg);	/* stale: its request timed out */
 	}
 	io_error(r, cmd, timeout_ms, err, errlen);
 	return r;
@@ -483,7 +475,7 @@ static int connect_unix(const char *path, uint64_t deadline)
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -520,19 +512,19 @@ static void open_error(int ret, const char *path, int timeout_ms, char *err,
 {
 	if (ret == -ETIMEDOUT)
 		qmp_errf(err, errlen,
-		       "no QMP greeting from %s within %d ms: another client may hold the monitor (QEMU serves one QMP client at a time)",
-		       path, timeout_ms);
+			 "no QMP greeting from %s within %d ms: another client may hold the monitor (QEMU serves one QMP client at a time)",
+			 path, timeout_ms);
 	else if (ret == -EPROTO)
 		qmp_errf(err, errlen,
-		       "%s does not speak QMP: is it QEMU's -qmp socket (not an HMP -monitor)?",
-		       path);
+			 "%s does not speak QMP: is it QEMU's -qmp socket (not an HMP -monitor)?",
+			 path);
 	else if (ret == -ECONNRESET)
 		qmp_errf(err, errlen, "QEMU closed its QMP socket %s at once (did it exit?)",
-		       path);
+			 path);
 	else
 		qmp_errf(err, errlen,
-		       "cannot connect to QMP socket %s: %s; is QEMU running with -qmp unix:%s,server=on,wait=off?",
-		       path, strerror(-ret), path);
+			 "cannot connect to QMP socket %s: %s; is QEMU running with -qmp unix:%s,server=on,wait=off?",
+			 path, strerror(-ret), path);
 }
 
 /**
@@ -551,7 +543,9 @@ struct qmp *qmp_open(const char *path, int timeout_ms, char *err,
 	int ret;
 
 	q = calloc(1, sizeof(*q));
-	if (!q || !(q->events = json_array())) {
+	if (q)
+		q->events = json_array();
+	if (!q || !q->events) {
 		free(q);
 		qmp_errf(err, errlen, "%s", strerror(ENOMEM));
 		return NULL;
@@ -802,7 +796,7 @@ int qmp_wait_migration(struct qmp *q, int timeout_ms, char *status,
 
 		if (!left) {
 			qmp_errf(err, errlen, "QEMU's migration did not end within %d ms (status \"%s\")",
-			       timeout_ms, status);
+				 timeout_ms, status);
 			return -ETIMEDOUT;
 		}
 		ret = migration_event(q, left < QMP_POLL_MS ? left : QMP_POLL_MS,

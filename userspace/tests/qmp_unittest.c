@@ -350,7 +350,8 @@ static unsigned long long maps_start(pid_t pid, const char *file,
 typedef void (*fake_script)(int fd);
 
 static const char greeting[] =
-	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 3, \"minor\": 1, \"major\": 8}, \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n";
+	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 3, \"minor\": 1, \"major\": 8},"
+	" \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n";
 
 static void fake_write(int fd, const char *s)
 {
