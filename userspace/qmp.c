@@ -780,6 +780,9 @@ static int migration_event(struct qmp *q, int ms, char *status, size_t len)
  * without it, or when one is missed, query-migrate every QMP_POLL_MS finds
  * the end anyway. Queued MIGRATION events are dropped on return.
  *
+ * Hazard: on a 7.2 source the runstate is still "finish-migrate" for a
+ * moment after "completed"; it becomes "postmigrate" soon after.
+ *
  * Return: 0 with the final status ("completed", "failed" with QEMU's
  * reason in err, "cancelled"), -ETIMEDOUT, -ECONNRESET, -errno.
  */

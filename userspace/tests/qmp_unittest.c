@@ -919,6 +919,7 @@ static void test_migration_over_fds_completes(void)
 	const char *const incoming[] = { "-incoming", "defer", NULL };
 	char err[512] = "", status[32] = "", why[512] = "";
 	struct qemu src = { 0 }, dst = { 0 };
+	uint64_t deadline;
 	struct qemu_vm info;
 	int sv[2];
 
@@ -941,7 +942,12 @@ static void test_migration_over_fds_completes(void)
 	CHECK_EQ(qmp_wait_migration(dst.q, 30000, status, sizeof(status), err,
 				    sizeof(err)), 0);
 	CHECK_HAS(status, "completed");
-	CHECK_EQ(qmp_status(src.q, status, sizeof(status), NULL, NULL, 0), 0);
+	/* "completed" comes before the runstate leaves finish-migrate. */
+	deadline = vmig_now_ms() + TIMEOUT_MS;
+	do {
+		CHECK_EQ(qmp_status(src.q, status, sizeof(status), NULL, NULL, 0), 0);
+	} while (!strcmp(status, "finish-migrate") && vmig_now_ms() < deadline &&
+		 !usleep(10000));
 	CHECK_HAS(status, "postmigrate");
 	/* The destination adopts the source's paused state and waits for cont. */
 	CHECK_EQ(qmp_status(dst.q, status, sizeof(status), NULL, NULL, 0), 0);
