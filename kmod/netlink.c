@@ -276,8 +276,9 @@ static int vmig_nl_attach(struct genl_info *info, bool need_sock,
 		ret = -EINVAL;
 		goto out_free;
 	}
+	/* Without vCPU fds (dirty-rate, a RAM backend) only memory is used. */
 	*vm = vmig_vm_attach(nla_get_u32(info->attrs[VMIG_A_SESSION_VM_FD]),
-			     need_sock ? fds : NULL, n, info->extack);
+			     need_sock && n ? fds : NULL, n, info->extack);
 	if (IS_ERR(*vm)) {
 		ret = PTR_ERR(*vm);
 		NL_SET_BAD_ATTR(info->extack, info->attrs[VMIG_A_SESSION_VM_FD]);

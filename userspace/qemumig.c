@@ -360,6 +360,7 @@ int qemumig_load_state(struct qemumig *qm, int timeout_ms, char *err, size_t len
 		snprintf(err, len, "loading the device state ended %s", status);
 		return -1;
 	}
+	vmig_test_hold("before-cont");
 	if (qmp_cont(qm->qmp, err, len) ||
 	    qmp_status(qm->qmp, status, sizeof(status), &running, err, len))
 		return -1;

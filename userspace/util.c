@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -322,3 +323,29 @@ void vmig_fmt_sockaddr(char *buf, size_t sz, const struct sockaddr_storage *ss)
 	}
 }
 
+
+/*
+ * Test-only pause point. With VMIGCTL_TEST_HOLD=NAME:DIR in the
+ * environment, reaching point NAME creates DIR/NAME.held and waits (at
+ * most two minutes) until DIR/NAME.go exists. A test can then look at a
+ * state that lasts an instant (both RAM backends before the destination
+ * runs the VM) without racing against it or sleeping.
+ */
+void vmig_test_hold(const char *name)
+{
+	const char *env = getenv("VMIGCTL_TEST_HOLD");
+	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+	size_t n = strlen(name);
+	char path[PATH_MAX];
+	int i, fd;
+
+	if (!env || strncmp(env, name, n) || env[n] != ':')
+		return;
+	snprintf(path, sizeof(path), "%s/%s.held", env + n + 1, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/%s.go", env + n + 1, name);
+	for (i = 0; i < 12000 && access(path, F_OK); i++)
+		nanosleep(&ms10, NULL);
+}

@@ -38,5 +38,6 @@ void vmig_signals_install(void);
 void vmig_sock_tune(int fd);
 struct sockaddr_storage;
 void vmig_fmt_sockaddr(char *buf, size_t sz, const struct sockaddr_storage *ss);
+void vmig_test_hold(const char *name);
 
 #endif
