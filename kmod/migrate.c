@@ -220,15 +220,23 @@ static int vmig_migrate_send_run(struct vmig_session *s, const struct vmig_slot 
 	int got, ret = 0;
 	u32 i, j;
 
-	got = get_user_pages_fast(slot->hva + (off << PAGE_SHIFT), n, 0, pages);
-	if (got < 0)
-		return got;
-	if (got < n) {
-		ret = -EFAULT;
-		goto out_put;
+	if (s->ram) {
+		ret = vmig_ram_get_pages(s->ram, off, n, pages, detect);
+		if (ret)
+			return ret;
+		got = n;
+	} else {
+		got = get_user_pages_fast(slot->hva + (off << PAGE_SHIFT), n, 0, pages);
+		if (got < 0)
+			return got;
+		if (got < n) {
+			ret = -EFAULT;
+			goto out_put;
+		}
 	}
+	/* A backend page that was never written (NULL) is a zero page. */
 	for (i = 0; i < n; i++)
-		zero[i] = detect && vmig_page_is_zero(pages[i]);
+		zero[i] = detect && (!pages[i] || vmig_page_is_zero(pages[i]));
 	for (i = 0; i < n && !ret; i = j) {
 		struct vmig_wire_run run = {
 			.slot = cpu_to_le32(slot->id),
@@ -251,7 +259,8 @@ static int vmig_migrate_send_run(struct vmig_session *s, const struct vmig_slot 
 	}
 out_put:
 	for (i = 0; i < got; i++)
-		put_page(pages[i]);
+		if (pages[i])
+			put_page(pages[i]);
 	return ret;
 }
 

@@ -26,11 +26,17 @@
  * Cost per harvest: one page-cache walk of the backend and one rmap walk
  * plus one MMU-notifier invalidation per resident folio, i.e. proportional
  * to guest RAM; TLB flushes only for pages that were written.
+ *
+ * Pages are read from the backend's page cache, not through the VMM's
+ * page tables: reading through them would map never-touched pages
+ * writable (a shared tmpfs mapping maps writable even on a read fault),
+ * and the next harvest would report every one of them as written.
  */
 #include <linux/bitmap.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hugetlb.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
@@ -278,4 +284,47 @@ s64 vmig_ram_harvest(struct vmig_ram *r, struct vmig_dirty *d, bool page_tables)
 u64 vmig_ram_pending(const struct vmig_ram *r)
 {
 	return bitmap_weight(r->bitmap, r->slot.npages);
+}
+
+/**
+ * vmig_ram_get_pages() - take the backend's pages to send
+ * @r: a source backend
+ * @off: first backend page
+ * @n: pages
+ * @pages: out: a referenced page each, or NULL for a tmpfs hole (never
+ *	written: reads as zeros) when @holes is true
+ * @holes: the caller sends NULL entries as zero pages
+ *
+ * A page that is not in the page cache and not a tmpfs hole (swapped out,
+ * or a file on disk) is read through the VMM's mapping, which brings it in.
+ *
+ * Context: the worker, entered in the VMM's mm.
+ * Return: 0, or a negative errno with no reference held.
+ */
+int vmig_ram_get_pages(struct vmig_ram *r, u64 off, u32 n, struct page **pages,
+		       bool holes)
+{
+	struct address_space *mapping = r->file->f_mapping;
+	bool tmpfs = file_inode(r->file)->i_sb->s_magic == TMPFS_MAGIC;
+	u32 i;
+	int got;
+
+	for (i = 0; i < n; i++) {
+		pgoff_t index = r->pgoff + off + i;
+
+		pages[i] = find_get_page(mapping, index);
+		if (pages[i])
+			continue;
+		if (holes && tmpfs && !xa_load(&mapping->i_pages, index))
+			continue;
+		got = get_user_pages_fast(r->slot.hva + ((off + i) << PAGE_SHIFT), 1, 0,
+					  &pages[i]);
+		if (got != 1) {
+			while (i--)
+				if (pages[i])
+					put_page(pages[i]);
+			return got < 0 ? got : -EFAULT;
+		}
+	}
+	return 0;
 }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nl.h"
@@ -232,13 +233,26 @@ int qemumig_pause(struct qemumig *qm, char *err, size_t len)
 	return 0;
 }
 
-/* Source: resume what qemumig_pause() paused. */
+/*
+ * Source: resume what qemumig_pause() paused. Just after its own migration
+ * ends, QEMU 7.2 sits in finish-migrate for a moment and refuses cont:
+ * retry until it settles (postmigrate), for a few seconds.
+ */
 int qemumig_resume(struct qemumig *qm, char *err, size_t len)
 {
+	struct timespec ms50 = { 0, 50 * 1000 * 1000 };
+	char status[32];
+	bool running;
+	int i;
+
 	if (!qm->paused)
 		return 0;
-	if (qmp_cont(qm->qmp, err, len))
-		return -1;
+	for (i = 0; qmp_cont(qm->qmp, err, len); i++) {
+		if (i == 100 || qmp_status(qm->qmp, status, sizeof(status), &running, NULL, 0) ||
+		    strcmp(status, "finish-migrate"))
+			return -1;
+		nanosleep(&ms50, NULL);
+	}
 	qm->paused = false;
 	return 0;
 }
