@@ -167,26 +167,23 @@ qemu_guest_pid() { cat "$QEMU_DIR/$1.pid" 2>/dev/null; }
 # (vmigctl --qmp, or a test's own client). This library never uses it.
 qemu_qmp_path() { echo "$QEMU_DIR/$1.qmp"; }
 
-# qemu_qmp NAME [qmp.py OPTIONS] [COMMAND_JSON]
-# One QMP exchange on NAME's library socket; prints the "return" JSON (and
-# with -e EVENT the event's data). Exit status as qmp.py's: 0 ok, 1 QEMU
-# error, 2 connection/timeout. Example:
+# qemu_qmp NAME [-t S] [-e EVENT [-m KEY=VALUE]...] [COMMAND_JSON]...
+# QMP exchanges on NAME's library socket (qemu/qmp.py): prints each
+# command's "return" JSON, one line each, then with -e the awaited event's
+# data. Exit status: 0 ok, 1 QEMU error, 2 connection/timeout. Options come
+# before the commands. Example:
 #   qemu_qmp src '{"execute":"query-status"}'  ->  {"status": "running", ...}
 qemu_qmp() {
-	local name=$1 opts= cmd=
+	local name=$1 opts=
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
 		-t|-e|-m) opts="$opts $1 $2"; shift 2 ;;
-		*) cmd=$1; shift ;;
+		*) break ;;
 		esac
 	done
 	# shellcheck disable=SC2086 # options carry no spaces
-	if [ -n "$cmd" ]; then
-		python3 "$_qemu_here/qmp.py" $opts "$QEMU_DIR/$name.lib.qmp" "$cmd"
-	else
-		python3 "$_qemu_here/qmp.py" $opts "$QEMU_DIR/$name.lib.qmp"
-	fi
+	python3 -S "$_qemu_here/qmp.py" $opts "$QEMU_DIR/$name.lib.qmp" "$@"
 }
 
 # qemu_guest_status NAME: print QEMU's runstate (running, inmigrate,
@@ -256,26 +253,16 @@ qemu_guest_kill() {
 # SRC reports completed (0) or failed/timeout (1). Prints SRC's
 # query-migrate JSON (total-time, downtime, ram.transferred, ...).
 qemu_migrate_native() {
-	local src=$1 dst=$2 port=$3 tmo=${4:-120} caps
+	local src=$1 dst=$2 port=$3 tmo=${4:-120} caps uri ev
 	caps='{"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"events","state":true}]}}'
-	qemu_qmp "$dst" "$caps" > /dev/null &&
-		qemu_qmp "$dst" '{"execute":"migrate-incoming","arguments":{"uri":"tcp:127.0.0.1:'"$port"'"}}' > /dev/null &&
-		qemu_qmp "$src" "$caps" > /dev/null || return 1
-	qemu_qmp "$src" -t "$tmo" -e MIGRATION -m status=completed \
-		'{"execute":"migrate","arguments":{"uri":"tcp:127.0.0.1:'"$port"'"}}' > /dev/null &
-	local waiter=$!
-	# A failed migration never sends "completed": watch for it too.
-	while kill -0 "$waiter" 2>/dev/null; do
-		case $(qemu_qmp "$src" -t 10 '{"execute":"query-migrate"}' 2>/dev/null) in
-		*'"status": "failed"'*|*'"status": "cancelled"'*)
-			kill "$waiter" 2>/dev/null; break ;;
-		esac
-		sleep 0.5
-	done
-	wait "$waiter"
-	local rc=$?
+	uri='{"uri":"tcp:127.0.0.1:'"$port"'"}'
+	qemu_qmp "$dst" "$caps" '{"execute":"migrate-incoming","arguments":'"$uri"'}' > /dev/null ||
+		return 1
+	ev=$(qemu_qmp "$src" -t "$tmo" -e MIGRATION -m 'status=completed|failed|cancelled' \
+		"$caps" '{"execute":"migrate","arguments":'"$uri"'}' | tail -n 1)
 	qemu_qmp "$src" -t 10 '{"execute":"query-migrate"}'
-	return $rc
+	case $ev in *completed*) return 0 ;; esac
+	return 1
 }
 
 # qemu_seqsink_start: connect build/seqsink to the guest's 1 ms stream

@@ -2,17 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 """qmp.py - the smallest QMP client a shell test needs.
 
-  qmp.py [-t SECONDS] [-e EVENT [-m KEY=VALUE]...] SOCKET [COMMAND_JSON]
+  qmp.py [-t SECONDS] [-e EVENT [-m KEY=VALUE]...] SOCKET [COMMAND_JSON]...
 
 Connects to QEMU's QMP unix SOCKET, does the capabilities handshake, sends
-COMMAND_JSON (a whole command: '{"execute": "query-status"}') if given and
-prints its "return" value as one line of JSON. With -e it then waits for
-event EVENT (whose data matches every -m KEY=VALUE, compared as strings)
-and prints that event's "data" as one line of JSON.
+each COMMAND_JSON (a whole command: '{"execute": "query-status"}') in turn
+and prints its "return" value as one line of JSON; stops at the first
+error. With -e it then waits for event EVENT whose data matches every
+-m KEY=VALUE (compared as strings; VALUE may list alternatives: a|b|c) and
+prints that event's "data" as one line of JSON.
 
 Exit status: 0 done; 1 QEMU answered with an error (its class and desc on
 stderr); 2 usage, connection or timeout (-t, default 30 s, covers the
-whole run).
+whole run). One process per call: under TCG each start of python costs
+about a second, so batch the commands of one step into one call.
 
 Events are only seen while connected: an event QEMU emits before this
 client connects is lost, so send the command that causes it in the same
@@ -80,7 +82,7 @@ class Qmp:
         def matches(ev):
             data = ev.get("data", {})
             return ev["event"] == name and all(
-                str(data.get(k)) == v for k, v in match.items())
+                str(data.get(k)) in v.split("|") for k, v in match.items())
         while True:
             for ev in self.events:
                 if matches(ev):
@@ -106,14 +108,14 @@ def main(argv):
             die("unknown option " + a)
         else:
             pos.append(a)
-    if not 1 <= len(pos) <= 2 or (len(pos) == 1 and not event):
-        die("usage: qmp.py [-t S] [-e EVENT [-m K=V]...] SOCKET [COMMAND_JSON]")
+    if not pos or (len(pos) == 1 and not event):
+        die("usage: qmp.py [-t S] [-e EVENT [-m K=V]...] SOCKET [COMMAND_JSON]...")
+    try:
+        cmds = [json.loads(c) for c in pos[1:]]
+    except ValueError as e:
+        die("bad command JSON: %s" % e)
     q = Qmp(pos[0], time.monotonic() + timeout)
-    if len(pos) == 2:
-        try:
-            cmd = json.loads(pos[1])
-        except ValueError as e:
-            die("bad command JSON: %s" % e)
+    for cmd in cmds:
         reply = q.call(cmd)
         if "error" in reply:
             err = reply["error"]
