@@ -19,6 +19,12 @@
  * writes through its own kernel mappings, e.g. kvmclock pages), every
  * writer that goes through memory mappings is seen.
  *
+ * A dirty entry that goes away before the harvest (swap-out, hole punch,
+ * munmap) leaves nothing for folio_mkclean() to find: an MMU notifier on
+ * the VMM's mm marks such pages written instead. In another process's mm
+ * (a vhost-user backend) the same would go unseen: such a process must
+ * keep the backend mapped until the migration ends.
+ *
  * Not seen: device DMA into pages pinned before the harvest (O_DIRECT disk
  * I/O, VFIO, io_uring fixed buffers) and write(2) to the backend file.
  * vmigctl refuses VMMs configured that way (Documentation/design.rst).
@@ -105,6 +111,41 @@ static int vmig_ram_find(struct vmig_ram *r, struct mm_struct *mm, u64 hva,
 	return ret;
 }
 
+/*
+ * An invalidation in the VMM's mm has ended. Changes of protection (our
+ * own folio_mkclean(), NUMA hinting, soft-dirty) keep the entries and
+ * their dirty bits; anything else may have dropped an entry, so its pages
+ * count as written. At the end, not the start: until the entries are gone
+ * a writer may still write through them, after a harvest in between.
+ * Context: any, may not sleep.
+ */
+static void vmig_ram_mn_end(struct mmu_notifier *mn,
+			    const struct mmu_notifier_range *range)
+{
+	struct vmig_ram *r = container_of(mn, struct vmig_ram, mn);
+	u64 start = max_t(u64, range->start, r->slot.hva);
+	u64 end = min_t(u64, range->end, r->slot.hva + (r->slot.npages << PAGE_SHIFT));
+
+	switch (range->event) {
+	case MMU_NOTIFY_PROTECTION_VMA:
+	case MMU_NOTIFY_PROTECTION_PAGE:
+	case MMU_NOTIFY_SOFT_DIRTY:
+		return;
+	default:
+		break;
+	}
+	if (start >= end)
+		return;
+	spin_lock(&r->zap_lock);
+	bitmap_set(r->zapped, (start - r->slot.hva) >> PAGE_SHIFT,
+		   DIV_ROUND_UP(end - start, PAGE_SIZE));
+	spin_unlock(&r->zap_lock);
+}
+
+static const struct mmu_notifier_ops vmig_ram_mn_ops = {
+	.invalidate_range_end = vmig_ram_mn_end,
+};
+
 /**
  * vmig_ram_create() - take hold of a VMM's RAM backend
  * @mm: the VMM's address space (a reference held by the caller)
@@ -141,16 +182,24 @@ struct vmig_ram *vmig_ram_create(struct mm_struct *mm, u64 hva, u64 size,
 	if (source) {
 		r->bitmap = bitmap_zalloc(npages, GFP_KERNEL);
 		r->harvest = bitmap_zalloc(npages, GFP_KERNEL);
-		if (!r->bitmap || !r->harvest) {
+		r->zapped = bitmap_zalloc(npages, GFP_KERNEL);
+		if (!r->bitmap || !r->harvest || !r->zapped) {
 			ret = -ENOMEM;
 			goto err_put_file;
 		}
 		bitmap_fill(r->bitmap, npages);
+		spin_lock_init(&r->zap_lock);
+		r->mn.ops = &vmig_ram_mn_ops;
+		ret = mmu_notifier_register(&r->mn, mm);
+		if (ret)
+			goto err_put_file;
+		r->mm = mm;
 	}
 	pr_debug("ram %llx created\n", hva);
 	return r;
 
 err_put_file:
+	bitmap_free(r->zapped);
 	bitmap_free(r->harvest);
 	bitmap_free(r->bitmap);
 	if (r->file)
@@ -169,6 +218,10 @@ void vmig_ram_destroy(struct vmig_ram *r)
 	if (!r)
 		return;
 	pr_debug("ram %llx destroyed\n", r->slot.hva);
+	/* Waits for running callbacks; holds the mm's mm_count itself. */
+	if (r->mm)
+		mmu_notifier_unregister(&r->mn, r->mm);
+	bitmap_free(r->zapped);
 	bitmap_free(r->harvest);
 	bitmap_free(r->bitmap);
 	if (r->file)
@@ -261,16 +314,27 @@ static void vmig_ram_fold_kvm(struct vmig_ram *r, struct vmig_dirty *d)
  */
 s64 vmig_ram_harvest(struct vmig_ram *r, struct vmig_dirty *d, bool page_tables)
 {
-	s64 ret;
+	ktime_t t0 = ktime_get(), t1;
+	s64 ret, kvm;
 
 	bitmap_zero(r->harvest, r->slot.npages);
 	ret = vmig_dirty_harvest(d);
 	if (ret < 0)
 		return ret;
 	vmig_ram_fold_kvm(r, d);
+	spin_lock(&r->zap_lock);
+	bitmap_or(r->harvest, r->harvest, r->zapped, r->slot.npages);
+	bitmap_zero(r->zapped, r->slot.npages);
+	spin_unlock(&r->zap_lock);
+	kvm = bitmap_weight(r->harvest, r->slot.npages);
+	t1 = ktime_get();
 	if (page_tables)
 		vmig_ram_clean(r);
 	ret = bitmap_weight(r->harvest, r->slot.npages);
+	/* The cost of each tracker, for the benchmark (bench/qemu-in-vm.sh). */
+	pr_debug("ram %llx harvest: %llu pages: kvm and zapped %lld in %lld us, page tables +%lld in %lld us\n",
+		 r->slot.hva, r->slot.npages, kvm, ktime_us_delta(t1, t0), ret - kvm,
+		 ktime_us_delta(ktime_get(), t1));
 	bitmap_or(r->bitmap, r->bitmap, r->harvest, r->slot.npages);
 	return ret;
 }

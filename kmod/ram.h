@@ -7,6 +7,8 @@
 #ifndef _VMIG_RAM_H
 #define _VMIG_RAM_H
 
+#include <linux/mmu_notifier.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include "vm.h"
@@ -26,8 +28,15 @@ struct vmig_dirty;
  * @pgoff: file page index mapped at @slot.hva
  * @bitmap: set bit = page must be (re)sent (source only)
  * @harvest: bounce bitmap of one harvest (source only)
+ * @mn: notifier on the VMM's mm (source only): its page-table entries of
+ *	the backend that are zapped (swap-out, hole punch, munmap) take their
+ *	dirty bits with them, so their pages count as written
+ * @mm: the mm @mn is registered on, or NULL
+ * @zap_lock: protects @zapped
+ * @zapped: pages whose entries in @mm were zapped since the last harvest
  *
- * Owned by one session; used by its worker only, after creation.
+ * Owned by one session; used by its worker only, after creation, except
+ * @zapped, which the notifier sets from any context.
  */
 struct vmig_ram {
 	struct vmig_slot slot;
@@ -35,6 +44,10 @@ struct vmig_ram {
 	pgoff_t pgoff;
 	unsigned long *bitmap;
 	unsigned long *harvest;
+	struct mmu_notifier mn;
+	struct mm_struct *mm;
+	spinlock_t zap_lock; /* protects zapped */
+	unsigned long *zapped;
 };
 
 struct vmig_ram *vmig_ram_create(struct mm_struct *mm, u64 hva, u64 size,

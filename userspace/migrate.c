@@ -554,6 +554,7 @@ again:
 	if (m->qmp_path) {
 		char err[512];
 
+		vmig_test_hold("before-pause");
 		m->stopped = true;
 		if (qemumig_pause(&m->qm, err, sizeof(err))) {
 			mig_cancel(m, "pausing QEMU: %s", err);
@@ -1131,6 +1132,9 @@ int migrate_main(int argc, char **argv)
 			return VMIGCTL_FAIL;
 		}
 		m.pid = m.qm.vm.pid;
+	} else if (!vmfind_exact(m.pid, err, sizeof(err))) {
+		fprintf(stderr, "vmigctl: migrate: %s\n", err);
+		return VMIGCTL_FAIL;
 	}
 	if (vmfind_open(m.pid, &m.vm)) {
 		if (m.qmp_path)

@@ -318,11 +318,17 @@ static bool state_exact(const struct qemu_vm *vm, enum qemu_vm_role role,
 {
 	bool incoming = !strcmp(vm->runstate, "inmigrate");
 
-	if (vm->migration[0] && strcmp(vm->migration, "none"))
+	/* Ended migrations (a failed vmig attempt leaves one) are no obstacle. */
+	if (vm->migration[0] && strcmp(vm->migration, "none") &&
+	    strcmp(vm->migration, "completed") && strcmp(vm->migration, "failed") &&
+	    strcmp(vm->migration, "cancelled"))
 		return refuse(why, len,
-			      "QEMU's own migration is \"%s\": vmig needs a QEMU that never migrated; start a fresh QEMU%s",
+			      "QEMU's own migration is \"%s\": wait for it to end or cancel it (migrate_cancel)%s",
 			      vm->migration,
-			      role == QEMU_VM_DEST ? " with -incoming defer" : "");
+			      role == QEMU_VM_DEST ? "; a destination must be a fresh QEMU with -incoming defer" : "");
+	if (!strcmp(vm->runstate, "postmigrate"))
+		return refuse(why, len,
+			      "QEMU's VM was migrated away (runstate \"postmigrate\"); if it is to run here, resume it first (QMP cont)");
 	if (role == QEMU_VM_DEST && !incoming)
 		return refuse(why, len,
 			      "destination QEMU is in runstate \"%s\", not \"inmigrate\": start the destination with -incoming defer",

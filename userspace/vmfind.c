@@ -273,3 +273,56 @@ void vmfind_close(struct vmfind *v)
 		close(v->pidfd);
 	v->pidfd = -1;
 }
+
+/**
+ * vmfind_exact() - is KVM's dirty log all a --pid migration of pid needs?
+ * @pid: the VMM
+ * @why: when not, one sentence saying why and what to use instead
+ * @len: its size
+ *
+ * KVM's log sees what vCPUs and KVM write, nothing else. A VMM that lets
+ * the host write guest RAM (vhost, VFIO) or is QEMU, whose device models
+ * write it from userspace, needs --qmp and a shared RAM backend
+ * (Documentation/design.rst, "Seeing every write").
+ *
+ * Return: true when nothing else is known to write guest RAM.
+ */
+bool vmfind_exact(pid_t pid, char *why, size_t len)
+{
+	char path[64], link[256], comm[64] = "";
+	struct dirent *de;
+	bool ok = true;
+	ssize_t n;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	if (!strncmp(comm, "qemu", 4)) {
+		snprintf(why, len, "process %d is QEMU, whose device models write guest RAM unseen by KVM: migrate it with --qmp",
+			 (int)pid);
+		return false;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return true;	/* vmfind_open() says why */
+	while (ok && (de = readdir(d))) {
+		n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (!strncmp(link, "/dev/vhost-", 11) || !strncmp(link, "/dev/vfio/", 10)) {
+			snprintf(why, len, "process %d uses %s, which writes guest RAM unseen by KVM's dirty log: give it a shared RAM backend and use --qmp (QEMU) or ram-hva",
+				 (int)pid, link);
+			ok = false;
+		}
+	}
+	closedir(d);
+	return ok;
+}

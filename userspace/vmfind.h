@@ -7,6 +7,7 @@
 #define VMIGCTL_VMFIND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include <libmnl/libmnl.h>
 
@@ -19,6 +20,7 @@ struct vmfind {
 };
 
 int vmfind_open(pid_t pid, struct vmfind *v);
+bool vmfind_exact(pid_t pid, char *why, size_t len);
 bool vmfind_put(struct nlmsghdr *req, const struct vmfind *v, int sock);
 void vmfind_close_kvm(struct vmfind *v);
 void vmfind_close(struct vmfind *v);
