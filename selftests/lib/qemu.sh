@@ -186,11 +186,23 @@ qemu_qmp() {
 	python3 -S "$_qemu_here/qmp.py" $opts "$QEMU_DIR/$name.lib.qmp" "$@"
 }
 
-# qemu_guest_status NAME: print QEMU's runstate (running, inmigrate,
-# postmigrate, paused, ...), or "gone" if QEMU does not answer in 10 s.
+# qemu_guest_status NAME [TIMEOUT_S]
+# Print QEMU's runstate (running, inmigrate, postmigrate, paused, ...);
+# "exited" if the QEMU process is gone, "unresponsive" if it does not answer
+# within TIMEOUT_S (default 30: a QEMU whose nested guest just resumed on
+# TCG can be slow to serve its monitor).
 qemu_guest_status() {
-	qemu_qmp "$1" -t 10 '{"execute":"query-status"}' 2>/dev/null |
-		sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p' | grep . || echo gone
+	local st
+	kill -0 "$(qemu_guest_pid "$1")" 2>/dev/null || { echo exited; return; }
+	st=$(qemu_qmp "$1" -t "${2:-30}" '{"execute":"query-status"}' |
+		sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+	if [ -n "$st" ]; then
+		echo "$st"
+	elif kill -0 "$(qemu_guest_pid "$1")" 2>/dev/null; then
+		echo unresponsive
+	else
+		echo exited
+	fi
 }
 
 # qemu_guest_wait_ready NAME TIMEOUT_S
@@ -224,9 +236,10 @@ qemu_guest_wait_ready() {
 qemu_guest_console() { tr -d '\r' < "$QEMU_DIR/$1.console"; }
 
 # qemu_guest_failures NAME: print the guest's failure lines (memory or
-# disk verification, guestd errors) from its console; true if there are none.
+# disk verification, guestd errors, OOM, guest kernel oops/panic) from its
+# console; true if there are none.
 qemu_guest_failures() {
-	! grep -aE 'GUESTD-(VERIFY-FAIL|DISK-FAIL|ERROR|EXITED)|Kernel panic|BUG:|Oops' \
+	! grep -aE 'GUESTD-(VERIFY-FAIL|DISK-FAIL|ERROR|EXITED)|Kernel panic|BUG:|Oops|Out of memory|rcu.*stall' \
 		"$QEMU_DIR/$1.console"
 }
 

@@ -34,7 +34,7 @@ finish() {
 			echo "# ---- QEMU log of $n"
 			sed 's/^/#   /' "$QEMU_DIR/$n.log"
 		done
-		dmesg | grep -iE 'rcu.*stall|soft lockup|hung task|BUG:|Oops' | head -n 5 | sed 's/^/# test VM: /'
+		dmesg | grep -E 'rcu.*stall|soft lockup|hung task|BUG:|Oops|Call Trace' | head -n 5 | sed 's/^/# test VM: /'
 	fi
 	echo "VMIG-SELFMIGRATE result=$result kver=$kver ready_s=$ready rounds=$rounds" \
 		"total_ms=${totals#,} downtime_ms=${downs#,} max_gap_ms=${gaps#,} why=${why:-none}"
@@ -62,6 +62,7 @@ line=$(qemu_seqsink_report)
 echo "# before: $line"
 qemu_seqsink_ok "$line" || fail "stream broken before migrating: $line"
 [ "$(qemu_field "$line" lines)" -gt 100 ] || stall "guest stalled before migrating: $line"
+qemu_guest_failures src > /dev/null || fail "before migrating: $(qemu_guest_failures src | head -n 3)"
 
 from=src to=dst i=0
 while [ "$i" -lt "$rounds" ]; do
