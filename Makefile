@@ -162,10 +162,15 @@ clean:
 # from `make setup`). `make bench-storage` runs only the storage one, once
 # per installed kernel, one VM after the other. Benchmarks, never part of
 # `make check`; one failing does not stop the other.
-.PHONY: bench bench-storage
+.PHONY: bench bench-storage bench-qemu
 bench: kernels vmigctl selftests
 	@rc=0; bench/run.sh $(lastword $(KVERS)) || rc=$$?; \
+		VMIG_BENCH_SCRIPT=qemu-in-vm.sh bench/run.sh $(lastword $(KVERS)) || rc=$$?; \
 		bench/storage.sh $(lastword $(KVERS)) || rc=$$?; exit $$rc
+
+# vmig+QEMU against QEMU's own migration of a real guest (bench/qemu-in-vm.sh).
+bench-qemu: kernels vmigctl selftests
+	@VMIG_BENCH_SCRIPT=qemu-in-vm.sh bench/run.sh $(lastword $(KVERS))
 
 bench-storage: kernels vmigctl selftests
 	@bench/storage.sh $(KVERS)

@@ -3,7 +3,8 @@
 # Usage: [VMIG_BENCH_...=..] bench/run.sh [KVER]   (default KVER: the newest
 # installed Debian kernel)
 # Build the benchmark programs, boot the test VM once with kernel KVER and
-# run bench/in-vm.sh there; it prints tables and ratios. Needs what
+# run bench/in-vm.sh there (VMIG_BENCH_SCRIPT=qemu-in-vm.sh: the QEMU
+# guest benchmark instead); it prints tables and ratios. Needs what
 # `make kernels vmigctl selftests` builds (`make bench` does both).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,7 +47,7 @@ echo "bench: booting $kver under QEMU (TCG, nested SVM); $(hostload)"
 # The console carries firmware escapes and boot noise; keep the benchmark's
 # own lines.
 VMIG_RIG_TIMEOUT=${VMIG_RIG_TIMEOUT:-1200} \
-	"$top/selftests/rig/vm-run.sh" "$kver" "$knobs$top/bench/in-vm.sh" |
+	"$top/selftests/rig/vm-run.sh" "$kver" "$knobs$top/bench/${VMIG_BENCH_SCRIPT:-in-vm.sh}" |
 	sed -u -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[A-Za-z]//g' |
 	grep -av --line-buffered -e 'SeaBIOS' -e 'Booting from' -e 'reboot: Power down'
 rc=${PIPESTATUS[0]}

@@ -20,6 +20,7 @@
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/build:$PATH"
 . "$top/selftests/lib/netns.sh"
+. "$top/selftests/lib/dm.sh"
 
 TESTS="
 	idle_qemu_migrates
@@ -32,6 +33,7 @@ TESTS="
 	device_state_refused_source_resumes
 	link_cut_in_precopy_source_runs
 	verdict_lost_source_stays_paused
+	disk_moves_with_qemu
 "
 PORT=7411
 MEM=64
@@ -150,13 +152,14 @@ release() { touch "$T/$1.go"; }
 
 why() { echo "migrate rc $mig_rc: $(tail -n 2 "$T/mig.err" | tr '\n' ' ') receive: $(tail -n 2 "$T/recv.err" | tr '\n' ' ')"; }
 
-fresh() {	# fresh [SRC-RAM-KIND [SRC QEMU ARGS...]]
+fresh() {	# fresh [SRC-RAM-KIND [SRC QEMU ARGS...]]; $DST_ARGS: the destination's
 	local kind=${1:-file}
 	shift
 	cleanup_one
 	netns_up || return 1
 	qstart src "$kind" "$@" || return 1
-	qstart dst file -incoming defer || return 1
+	# shellcheck disable=SC2086
+	qstart dst file -incoming defer $DST_ARGS || return 1
 }
 
 cleanup_one() {
@@ -165,19 +168,21 @@ cleanup_one() {
 	recv_pid=
 	qkill_all
 	echo 0 > /sys/module/vmig/parameters/fault_inject
+	rmdm vmigq-disk
 }
 trap 'cleanup_one; netns_down; rm -rf "$T"' EXIT
 
 # ---- tests ---------------------------------------------------------------------
 
-# The whole flow: RAM equal before the destination runs, then it runs and
-# the source QEMU is gone.
+# The whole flow: RAM equal once delivered (before the destination QEMU
+# loads the device state), then the destination runs and the source QEMU
+# is gone.
 idle_qemu_migrates() {
 	fresh || { fail "$FUNCNAME" "setup"; return; }
-	hold_at before-cont
+	hold_at before-load
 	start_recv || { fail "$FUNCNAME" "setup: $(cat "$T/recv.err")"; return; }
-	( held before-cont && { cmp -s /dev/shm/vmigq-src /dev/shm/vmigq-dst; echo $? > "$T/cmp"; }
-	  release before-cont ) &
+	( held before-load && { cmp -s /dev/shm/vmigq-src /dev/shm/vmigq-dst; echo $? > "$T/cmp"; }
+	  release before-load ) &
 	local checker=$!
 	migrate --downtime-ms 300
 	local rrc; rrc=$(wait_recv)
@@ -185,7 +190,7 @@ idle_qemu_migrates() {
 	if [ "$mig_rc" != 0 ] || [ "$rrc" != 0 ]; then
 		fail "$FUNCNAME" "$(why)"
 	elif [ "$(cat "$T/cmp")" != 0 ]; then
-		fail "$FUNCNAME" "source and destination RAM differ before cont"
+		fail "$FUNCNAME" "source and destination RAM differ once vmig delivered the RAM"
 	elif [ "$(qstatus dst)" != running ] || qalive src; then
 		fail "$FUNCNAME" "destination $(qstatus dst), source $(qstatus src)"
 	elif ! sessions_gone; then
@@ -358,6 +363,43 @@ verdict_lost_source_stays_paused() {
 		ok "$FUNCNAME"
 	else
 		fail "$FUNCNAME" "source $(qstatus src); $(why)"
+	fi
+}
+
+# Shared-nothing: the QEMU's virtio-blk disk is a dm device, written during
+# pre-copy by a process stopped at switchover (--stop-pid); the destination
+# QEMU's disk is another device, which receive --disk fills.
+disk_moves_with_qemu() {
+	local sectors=131072 writer rrc
+	if ! test -b /dev/ram1 && ! modprobe brd rd_nr=2 rd_size=65536; then
+		fail "$FUNCNAME" "no brd ramdisks"
+		return
+	fi
+	cleanup_one
+	dd if=/dev/urandom of=/dev/ram0 bs=1M count=64 status=none &&
+	dd if=/dev/zero of=/dev/ram1 bs=1M count=64 status=none &&
+	mkdm vmigq-disk "0 $sectors linear /dev/ram0 0" || { fail "$FUNCNAME" "setup"; return; }
+	DST_ARGS="-drive file=/dev/ram1,format=raw,if=virtio" \
+		fresh file -drive file=/dev/mapper/vmigq-disk,format=raw,if=virtio &&
+		start_recv --disk /dev/ram1 || { fail "$FUNCNAME" "setup: $(cat "$T/recv.err")"; return; }
+	( while :; do
+		dd if=/dev/urandom of=/dev/mapper/vmigq-disk bs=4k count=1 conv=notrunc \
+			oflag=direct seek=$((RANDOM % (sectors / 8))) status=none
+	  done ) &
+	writer=$!
+	migrate --disk /dev/mapper/vmigq-disk=/dev/ram1 --stop-pid $writer
+	rrc=$(wait_recv)
+	kill -9 $writer
+	wait $writer 2> /dev/null
+	if [ "$mig_rc" != 0 ] || [ "$rrc" != 0 ]; then
+		fail "$FUNCNAME" "$(why)"
+	elif ! cmp -s -n $((sectors * 512)) /dev/mapper/vmigq-disk /dev/ram1; then
+		fail "$FUNCNAME" "destination disk differs from the source disk at switchover"
+	elif [ "$(qstatus dst)" != running ] || [ "$(dmsetup table vmigq-disk)" != "0 $sectors linear 1:0 0" ]; then
+		fail "$FUNCNAME" "destination $(qstatus dst); source table $(dmsetup table vmigq-disk)"
+	else
+		echo "# $(grep migrated "$T/mig.out")"
+		ok "$FUNCNAME"
 	fi
 }
 

@@ -793,6 +793,7 @@ static int mig_failed(struct mig *m, const char *result);
  */
 static int mig_qemu_done(struct mig *m)
 {
+	uint64_t ram_ms = vmig_now_ms(), state_ms;
 	char why[512];
 	enum qemumig_verdict v;
 	int fd, ret;
@@ -805,6 +806,7 @@ static int mig_qemu_done(struct mig *m)
 	}
 	if (qemumig_send_state(&m->qm, why, sizeof(why)))
 		mig_warn(m, "source QEMU: %s; waiting for the destination's verdict", why);
+	state_ms = vmig_now_ms();
 	v = qemumig_verdict_wait(&m->qm, MIG_VERDICT_WAIT_MS, why, sizeof(why));
 	if (v == QEMUMIG_FAILED) {
 		vmig_follow_reason(&m->f, "the destination could not run the VM: %s", why);
@@ -823,6 +825,11 @@ static int mig_qemu_done(struct mig *m)
 	/* Downtime as the guest sees it: paused here until it runs there. */
 	m->f.last.downtime_us = (vmig_now_ms() - m->qm.pause_ms) * 1000;
 	m->f.last.present |= 1ULL << VMIG_A_SESSION_DOWNTIME_US;
+	if (!vmigctl_json)
+		mig_note(m, "downtime: %llu ms pausing and sending the last pages, %llu ms QEMU's device state, %llu ms until the destination ran the VM",
+			 (unsigned long long)(ram_ms - m->qm.pause_ms),
+			 (unsigned long long)(state_ms - ram_ms),
+			 (unsigned long long)(vmig_now_ms() - state_ms));
 	mig_disk_restore(m);
 	if (m->keep_source) {
 		mig_report(m, "done", "paused");

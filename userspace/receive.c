@@ -289,6 +289,12 @@ static int rcv_qemu_finish(struct rcv *r)
 {
 	char err[512];
 
+	/*
+	 * Test point: the RAM is all here and QEMU has not loaded the device
+	 * state yet (which may write guest RAM itself: restoring
+	 * MSR_KVM_WALL_CLOCK_NEW makes KVM write the wall clock into it).
+	 */
+	vmig_test_hold("before-load");
 	if (qemumig_accept(&r->qm, r->lfd, 1U << QEMUMIG_DEV,
 			   vmig_now_ms() + RCV_DEV_WAIT_MS, NULL, 0)) {
 		snprintf(err, sizeof(err), "the source QEMU's device state did not come");
