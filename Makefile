@@ -124,8 +124,11 @@ $(BUILD)/qmp_unittest: $(QMP_UNIT_SRCS) userspace/qmp.h userspace/qemuvm.h users
 	$(CC) $(CFLAGS_USER) -Iuserspace $(QMP_UNIT_SRCS) -ljansson -lm -o $@
 build/qmp_unittest: $(BUILD)/qmp_unittest
 
+# The real-guest suite's programs and one guest initramfs per kernel
+# (selftests/qemu/README); built here, not in the slow test VM.
 selftests: ksrc vmigctl $(if $(wildcard userspace/policy.c),unittests)
-	$(MAKE) -C selftests BUILD=$(BUILD) KSRC=$(KSRC)
+	$(MAKE) -C selftests BUILD=$(BUILD) KSRC=$(KSRC) all qemu
+	@for k in $(KVERS); do selftests/qemu/mkguest.sh $$k > /dev/null || exit 1; done
 
 # ---- install ------------------------------------------------------------
 install: module vmigctl
