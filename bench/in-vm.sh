@@ -42,14 +42,7 @@ cleanup() {
 }
 trap 'cleanup; rm -rf "$T"' EXIT
 
-# Busy jiffies of the whole VM: user+nice+system+irq+softirq (guest time
-# is already inside user; iowait and steal are not work done here).
-busy() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 }
-	END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
-	      else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+. "$top/bench/lib.sh"
 
 # The writer runs unlimited until every vCPU finished a whole pass over its
 # pages (gen >= 2 everywhere), so no page is zero and vmig's zero-page

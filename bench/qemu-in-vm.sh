@@ -21,12 +21,7 @@ PORT=7411
 T=$(mktemp -d)
 trap 'qemu_guest_stop_all > /dev/null 2>&1; rm -rf "$T"' EXIT
 
-busy() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 }
-	END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
-	      else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+. "$top/bench/lib.sh"
 json() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))" "$1" "$2" 2> /dev/null; }
 
 boot() {

@@ -17,6 +17,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/build:$PATH"
 VMIG_TOP=$top
 . "$top/selftests/lib/qemu.sh"
+. "$top/selftests/lib/qemumig.sh"
 
 TESTS="
 	guest_with_devices_migrates
@@ -33,8 +34,7 @@ fail() { n=$((n + 1)); failed=1; echo "not ok $n $1 # $2"; }
 
 cleanup() {
 	unset VMIGCTL_TEST_HOLD
-	[ -n "$recv_pid" ] && { kill "$recv_pid" 2> /dev/null; wait "$recv_pid" 2> /dev/null; }
-	recv_pid=
+	qm_stop_recv
 	qemu_guest_stop_all > /dev/null 2>&1
 	echo 0 > /sys/module/vmig/parameters/fault_inject
 }
@@ -64,46 +64,23 @@ boot_or_rerun() {
 	[ $rc = 0 ] || { fail "$1" "setup failed ($rc): $(qemu_guest_console src | tail -n 3 | tr '\n' ' ')"; return 1; }
 }
 
-recv_pid=
-start_recv() {
-	rm -f "$T/recv.rc"
-	( vmigctl receive --qmp "$(qemu_qmp_path dst)" --listen 127.0.0.1:$PORT \
-		--timeout 300 > "$T/recv.out" 2> "$T/recv.err"
-	  echo $? > "$T/recv.rc" ) &
-	recv_pid=$!
-	for _ in $(seq 100); do
-		grep -q listening "$T/recv.err" 2> /dev/null && return 0
-		[ -f "$T/recv.rc" ] && break
-		sleep 0.1
-	done
-	return 1
-}
-
-wait_recv() {
-	for _ in $(seq 3000); do
-		[ -f "$T/recv.rc" ] && { wait $recv_pid 2> /dev/null; recv_pid=; cat "$T/recv.rc"; return; }
-		sleep 0.1
-	done
-	echo timeout
-}
-
 # migrate_held: migrate --qmp with the destination held once vmig delivered
 # the RAM, before its QEMU loads the device state (loading writes guest
 # RAM: KVM stores the wall clock when QEMU restores its MSR); compares both
 # RAM backends there. Sets mig_rc, recv_rc, ram_equal.
 migrate_held() {
-	rm -f "$T/before-load.held" "$T/before-load.go" "$T/cmp"
-	export VMIGCTL_TEST_HOLD="before-load:$T"
-	start_recv || { mig_rc=setup; return; }
+	rm -f "$T/cmp"
+	qm_hold_at before-load
+	qm_start_recv "$(qemu_qmp_path dst)" 127.0.0.1:$PORT || { mig_rc=setup; return; }
 	unset VMIGCTL_TEST_HOLD
-	( for _ in $(seq 3000); do [ -e "$T/before-load.held" ] && break; sleep 0.1; done
+	( qm_held before-load
 	  cmp -s /dev/shm/vmig-src-ram /dev/shm/vmig-dst-ram; echo $? > "$T/cmp"
-	  touch "$T/before-load.go" ) &
+	  qm_release before-load ) &
 	local checker=$!
 	vmigctl migrate --qmp "$(qemu_qmp_path src)" --to 127.0.0.1:$PORT \
 		--downtime-ms 300 "$@" > "$T/mig.out" 2> "$T/mig.err"
 	mig_rc=$?
-	recv_rc=$(wait_recv)
+	recv_rc=$(qm_wait_recv)
 	wait $checker
 	ram_equal=$(cat "$T/cmp" 2> /dev/null)
 }

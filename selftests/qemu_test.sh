@@ -21,6 +21,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/build:$PATH"
 . "$top/selftests/lib/netns.sh"
 . "$top/selftests/lib/dm.sh"
+. "$top/selftests/lib/qemumig.sh"
+QM_WRAP=in_dst
 
 TESTS="
 	idle_qemu_migrates
@@ -103,30 +105,8 @@ qkill_all() {
 
 # ---- the two ends ------------------------------------------------------------
 
-recv_pid=
-# start_recv [OPTIONS]: vmigctl receive --qmp for QEMU dst, in the background.
-start_recv() {
-	rm -f "$T/recv.rc"
-	( in_dst vmigctl receive --qmp "$T/dst.qmp" --listen $VMIG_DST_IP:$PORT \
-		--timeout 120 "$@" > "$T/recv.out" 2> "$T/recv.err"
-	  echo $? > "$T/recv.rc" ) &
-	recv_pid=$!
-	for _ in $(seq 100); do
-		grep -q listening "$T/recv.err" 2> /dev/null && return 0
-		[ -f "$T/recv.rc" ] && break
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_recv: receive's exit status, or "timeout" after 2 minutes.
-wait_recv() {
-	for _ in $(seq 1200); do
-		[ -f "$T/recv.rc" ] && { wait $recv_pid 2> /dev/null; cat "$T/recv.rc"; return; }
-		sleep 0.1
-	done
-	echo timeout
-}
+start_recv() { qm_start_recv "$T/dst.qmp" $VMIG_DST_IP:$PORT "$@"; }
+wait_recv() { qm_wait_recv 1200; }
 
 # migrate [OPTIONS]: vmigctl migrate --qmp for QEMU src; status in $mig_rc.
 migrate() {
@@ -141,14 +121,9 @@ sessions_gone() {
 	[ -z "$(in_dst vmigctl show 2>&1 | grep -v '^no sessions')" ]
 }
 
-# hold_at POINT: make the vmigctl started next pause at test point POINT
-# (util.c vmig_test_hold()); held POINT waits for it, release POINT ends it.
-hold_at() { rm -f "$T/$1.held" "$T/$1.go"; export VMIGCTL_TEST_HOLD="$1:$T"; }
-held() {
-	for _ in $(seq 1200); do [ -e "$T/$1.held" ] && return 0; sleep 0.1; done
-	return 1
-}
-release() { touch "$T/$1.go"; }
+hold_at() { qm_hold_at "$@"; }
+held() { qm_held "$@"; }
+release() { qm_release "$@"; }
 
 why() { echo "migrate rc $mig_rc: $(tail -n 2 "$T/mig.err" | tr '\n' ' ') receive: $(tail -n 2 "$T/recv.err" | tr '\n' ' ')"; }
 
@@ -164,8 +139,7 @@ fresh() {	# fresh [SRC-RAM-KIND [SRC QEMU ARGS...]]; $DST_ARGS: the destination'
 
 cleanup_one() {
 	unset VMIGCTL_TEST_HOLD
-	[ -n "$recv_pid" ] && { kill "$recv_pid" 2> /dev/null; wait "$recv_pid" 2> /dev/null; }
-	recv_pid=
+	qm_stop_recv
 	qkill_all
 	echo 0 > /sys/module/vmig/parameters/fault_inject
 	rmdm vmigq-disk
@@ -353,7 +327,7 @@ verdict_lost_source_stays_paused() {
 	fresh || { fail "$FUNCNAME" "setup"; return; }
 	hold_at before-cont
 	start_recv || { fail "$FUNCNAME" "setup"; return; }
-	( held before-cont && kill -9 "$(pgrep -f "receive --qmp $T/dst.qmp")" ) &
+	( held before-cont && pkill -9 -f "receive --qmp $T/dst.qmp" ) &
 	local killer=$!
 	migrate
 	wait $killer

@@ -9,31 +9,7 @@ kver=$(uname -r)
 pass=0 fail=0 skip=0
 export PATH="$build:$PATH"
 
-result() {	# result ok|fail|skip NAME [why]
-	case $1 in
-	ok) pass=$((pass + 1)); echo "ok - $2" ;;
-	skip) skip=$((skip + 1)); echo "ok - $2 # SKIP $3" ;;
-	*) fail=$((fail + 1)); echo "not ok - $2${3:+ # $3}" ;;
-	esac
-}
-
-# Run a TAP-producing program and count its top-level results.
-tap() {
-	name=$1; shift
-	echo "# ---- $name"
-	out=$(mktemp)
-	"$@" > "$out" 2>&1
-	rc=$?
-	cat "$out"
-	p=$(grep -cE '^ok [0-9]+' "$out" | tr -d ' ')
-	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$out" | tr -d ' ')
-	f=$(grep -cE '^not ok [0-9]+' "$out" | tr -d ' ')
-	pass=$((pass + p - s)); skip=$((skip + s)); fail=$((fail + f))
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		result fail "$name" "exited $rc without a failing test"
-	fi
-	rm -f "$out"
-}
+. "$top/selftests/lib/vmcheck.sh"
 
 ip link set lo up
 dmesg -C
@@ -77,17 +53,4 @@ else
 	result fail "family_autoloads_module"
 fi
 
-if dmesg | "$top/selftests/leakcheck.sh"; then
-	result ok "object_log_balances"
-else
-	result fail "object_log_balances"
-fi
-
-bad=$(dmesg | grep -E 'Oops|BUG:|WARNING:|blocked for more than|general protection|Call Trace|KASAN|UBSAN|refcount_t:')
-if [ -z "$bad" ]; then
-	result ok "kernel_log_clean"
-else
-	echo "$bad" | sed 's/^/# /'
-	result fail "kernel_log_clean"
-fi
-echo "VMIG-RESULT pass=$pass fail=$fail skip=$skip"
+vmcheck_finish
