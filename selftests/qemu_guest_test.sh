@@ -18,6 +18,7 @@ export PATH="$top/build:$PATH"
 VMIG_TOP=$top
 . "$top/selftests/lib/qemu.sh"
 . "$top/selftests/lib/qemumig.sh"
+. "$top/selftests/lib/taprun.sh"
 
 TESTS="
 	guest_with_devices_migrates
@@ -26,11 +27,8 @@ TESTS="
 "
 PORT=7411
 T=$(mktemp -d)
-n=0 failed=0
 BOOT_S=${VMIG_GUEST_BOOT_S:-240}
 
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-fail() { n=$((n + 1)); failed=1; echo "not ok $n $1 # $2"; }
 
 cleanup() {
 	unset VMIGCTL_TEST_HOLD
@@ -138,19 +136,4 @@ guest_with_vhost_net_migrates() {
 	after_move "$FUNCNAME"
 }
 
-only=
-while getopts "t:" o; do
-	case $o in
-	t) only="$only $OPTARG" ;;
-	*) echo "usage: $0 [-t TEST]..."; exit 2 ;;
-	esac
-done
-[ -n "$only" ] && TESTS=$only
-set -- $TESTS
-echo "1..$#"
-for t in $TESTS; do
-	$t
-done
-[ "$n" -eq "$#" ] || { echo "# plan $# but ran $n"; failed=1; }
-exit $failed
-
+taprun_main "$@"

@@ -22,6 +22,7 @@ export PATH="$top/build:$PATH"
 . "$top/selftests/lib/netns.sh"
 . "$top/selftests/lib/dm.sh"
 . "$top/selftests/lib/qemumig.sh"
+. "$top/selftests/lib/taprun.sh"
 QM_WRAP=in_dst
 
 TESTS="
@@ -40,10 +41,7 @@ TESTS="
 PORT=7411
 MEM=64
 T=$(mktemp -d)
-n=0 failed=0
 
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-fail() { n=$((n + 1)); failed=1; echo "not ok $n $1 # $2"; }
 
 # ---- QEMUs ---------------------------------------------------------------
 
@@ -379,20 +377,5 @@ disk_moves_with_qemu() {
 
 # ---- run -------------------------------------------------------------------------
 
-only=
-while getopts "t:" o; do
-	case $o in
-	t) only="$only $OPTARG" ;;
-	*) echo "usage: $0 [-t TEST]..."; exit 2 ;;
-	esac
-done
-[ -n "$only" ] && TESTS=$only
 ip link set lo up
-set -- $TESTS
-echo "1..$#"
-for t in $TESTS; do
-	$t
-done
-[ "$n" -eq "$#" ] || { echo "# plan $# but ran $n"; failed=1; }
-exit $failed
-
+taprun_main "$@"
