@@ -29,7 +29,6 @@ PORT=7411
 T=$(mktemp -d)
 BOOT_S=${VMIG_GUEST_BOOT_S:-240}
 
-
 cleanup() {
 	unset VMIGCTL_TEST_HOLD
 	qm_stop_recv

@@ -42,7 +42,6 @@ PORT=7411
 MEM=64
 T=$(mktemp -d)
 
-
 # ---- QEMUs ---------------------------------------------------------------
 
 # qstart NAME RAM-KIND [QEMU ARGS...]: start a bare QEMU whose RAM is a
