@@ -54,8 +54,8 @@
 #include "dirty.h"
 #include "ram.h"
 
-/* 2^40 pages (4 PiB) keeps every byte offset of the backend in a u64. */
-#define VMIG_RAM_MAX_PAGES	BIT_ULL(40)
+/* The bitmap API counts bits in an unsigned int: 2^31 pages, 8 TiB. */
+#define VMIG_RAM_MAX_PAGES	BIT_ULL(31)
 
 /*
  * Check that [hva, hva + size) is one shared mapping of one file, possibly
@@ -88,6 +88,17 @@ static int vmig_ram_find(struct vmig_ram *r, struct mm_struct *mm, u64 hva,
 		if (is_vm_hugetlb_page(vma) || (vma->vm_flags & (VM_PFNMAP | VM_IO))) {
 			NL_SET_ERR_MSG_MOD(extack,
 					   "guest RAM on hugetlbfs or device memory is not supported");
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		/*
+		 * On a disk filesystem writeback cleans the page-table entries
+		 * too (folio_clear_dirty_for_io()), taking the dirty bits the
+		 * harvest reads; tmpfs has no writeback.
+		 */
+		if (file_inode(vma->vm_file)->i_sb->s_magic != TMPFS_MAGIC) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "guest RAM must be a file on tmpfs (e.g. /dev/shm): writeback of a disk file hides writes");
 			ret = -EOPNOTSUPP;
 			break;
 		}
@@ -146,6 +157,12 @@ static const struct mmu_notifier_ops vmig_ram_mn_ops = {
 	.invalidate_range_end = vmig_ram_mn_end,
 };
 
+/* A bitmap of @n bits; large ones come from vmalloc. Free with kvfree(). */
+static unsigned long *vmig_ram_bitmap(u64 n)
+{
+	return kvcalloc(BITS_TO_LONGS(n), sizeof(unsigned long), GFP_KERNEL);
+}
+
 /**
  * vmig_ram_create() - take hold of a VMM's RAM backend
  * @mm: the VMM's address space (a reference held by the caller)
@@ -168,7 +185,7 @@ struct vmig_ram *vmig_ram_create(struct mm_struct *mm, u64 hva, u64 size,
 	if (!size || !PAGE_ALIGNED(hva) || !PAGE_ALIGNED(size) ||
 	    npages > VMIG_RAM_MAX_PAGES || hva + size < hva) {
 		NL_SET_ERR_MSG_MOD(extack,
-				   "ram-hva and ram-size must be page aligned, non-empty and at most 4 PiB");
+				   "ram-hva and ram-size must be page aligned, non-empty and at most 8 TiB");
 		return ERR_PTR(-EINVAL);
 	}
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
@@ -180,9 +197,9 @@ struct vmig_ram *vmig_ram_create(struct mm_struct *mm, u64 hva, u64 size,
 	if (ret)
 		goto err_free;
 	if (source) {
-		r->bitmap = bitmap_zalloc(npages, GFP_KERNEL);
-		r->harvest = bitmap_zalloc(npages, GFP_KERNEL);
-		r->zapped = bitmap_zalloc(npages, GFP_KERNEL);
+		r->bitmap = vmig_ram_bitmap(npages);
+		r->harvest = vmig_ram_bitmap(npages);
+		r->zapped = vmig_ram_bitmap(npages);
 		if (!r->bitmap || !r->harvest || !r->zapped) {
 			ret = -ENOMEM;
 			goto err_put_file;
@@ -199,9 +216,9 @@ struct vmig_ram *vmig_ram_create(struct mm_struct *mm, u64 hva, u64 size,
 	return r;
 
 err_put_file:
-	bitmap_free(r->zapped);
-	bitmap_free(r->harvest);
-	bitmap_free(r->bitmap);
+	kvfree(r->zapped);
+	kvfree(r->harvest);
+	kvfree(r->bitmap);
 	if (r->file)
 		fput(r->file);
 err_free:
@@ -212,6 +229,8 @@ err_free:
 /**
  * vmig_ram_destroy() - release what vmig_ram_create() took
  * @r: the backend; may be NULL
+ *
+ * Context: process context; sleeps (waits for notifier callbacks).
  */
 void vmig_ram_destroy(struct vmig_ram *r)
 {
@@ -221,9 +240,9 @@ void vmig_ram_destroy(struct vmig_ram *r)
 	/* Waits for running callbacks; holds the mm's mm_count itself. */
 	if (r->mm)
 		mmu_notifier_unregister(&r->mn, r->mm);
-	bitmap_free(r->zapped);
-	bitmap_free(r->harvest);
-	bitmap_free(r->bitmap);
+	kvfree(r->zapped);
+	kvfree(r->harvest);
+	kvfree(r->bitmap);
 	if (r->file)
 		fput(r->file);
 	kfree(r);
@@ -243,6 +262,7 @@ static void vmig_ram_mark(struct vmig_ram *r, pgoff_t index, unsigned long n)
  * Write-protect and clean every page-table entry mapping the backend's
  * resident folios; mark the folios any entry of which was dirty or
  * writable, i.e. written (or writable) since the previous clean.
+ * Context: the worker; sleeps (folio locks, rmap walks).
  */
 static void vmig_ram_clean(struct vmig_ram *r)
 {
@@ -261,6 +281,14 @@ static void vmig_ram_clean(struct vmig_ram *r)
 			/* Truncated meanwhile: no longer the backend's page. */
 			if (folio->mapping == mapping)
 				cleaned = folio_mkclean(folio);
+			/*
+			 * The entries' dirty bits were the folio's only record
+			 * of the write (a read-faulted shmem folio is clean):
+			 * keep it, as every caller of folio_mkclean() does, or
+			 * reclaim could drop the written page.
+			 */
+			if (cleaned)
+				folio_mark_dirty(folio);
 			folio_unlock(folio);
 			if (cleaned)
 				vmig_ram_mark(r, folio->index, folio_nr_pages(folio));
@@ -355,8 +383,8 @@ u64 vmig_ram_pending(const struct vmig_ram *r)
  * @r: a source backend
  * @off: first backend page
  * @n: pages
- * @pages: out: a referenced page each, or NULL for a tmpfs hole (never
- *	written: reads as zeros) when @holes is true
+ * @pages: out: a referenced page each; for a tmpfs hole (never written:
+ *	reads as zeros) NULL when @holes is true, else the zero page
  * @holes: the caller sends NULL entries as zero pages
  *
  * A page that is not in the page cache and not a tmpfs hole (swapped out,
@@ -377,10 +405,25 @@ int vmig_ram_get_pages(struct vmig_ram *r, u64 off, u32 n, struct page **pages,
 		pgoff_t index = r->pgoff + off + i;
 
 		pages[i] = find_get_page(mapping, index);
+		/* Allocated, never written (fallocate): its contents are not data. */
+		if (pages[i] && tmpfs && !PageUptodate(pages[i])) {
+			put_page(pages[i]);
+			pages[i] = NULL;
+			if (holes)
+				continue;
+			pages[i] = ZERO_PAGE(0);
+			get_page(pages[i]);
+			continue;
+		}
 		if (pages[i])
 			continue;
-		if (holes && tmpfs && !xa_load(&mapping->i_pages, index))
+		if (tmpfs && !xa_load(&mapping->i_pages, index)) {
+			if (holes)
+				continue;
+			pages[i] = ZERO_PAGE(0);
+			get_page(pages[i]);
 			continue;
+		}
 		got = get_user_pages_fast(r->slot.hva + ((off + i) << PAGE_SHIFT), 1, 0,
 					  &pages[i]);
 		if (got != 1) {

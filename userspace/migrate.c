@@ -814,6 +814,8 @@ static int mig_qemu_done(struct mig *m)
 	}
 	if (vmig_throttle_undo(&m->thr))
 		mig_warn(m, "throttle: %s", m->thr.err);
+	/* Any QEMU left here must carry its RAM in a later QEMU migration. */
+	qemumig_drop_ignore_shared(&m->qm);
 	if (v == QEMUMIG_UNKNOWN) {
 		mig_warn(m, "outcome unknown (%s): QEMU %d is left paused: resume it (QMP cont) only if the destination does not run the VM",
 			 why, (int)m->pid);

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,14 @@ int qemumig_open(struct qemumig *qm, const char *qmp_path, enum qemu_vm_role rol
 			(int)qm->vm.pid, err);
 		return -1;
 	}
+	/*
+	 * stop in "inmigrate" turns autostart off: without it a destination
+	 * started without -S would run the VM as soon as loading ends, before
+	 * this controller decided anything.
+	 */
 	if (role == QEMU_VM_DEST &&
-	    qmp_set_caps(qm->qmp, dst_caps, on, 3, err, sizeof(err))) {
+	    (qmp_set_caps(qm->qmp, dst_caps, on, 3, err, sizeof(err)) ||
+	     qmp_stop(qm->qmp, err, sizeof(err)))) {
 		fprintf(stderr, "vmigctl: destination QEMU: %s\n", err);
 		return -1;
 	}
@@ -220,10 +227,11 @@ int qemumig_pause(struct qemumig *qm, char *err, size_t len)
 	char status[32];
 	bool running;
 
-	if (qmp_stop(qm->qmp, err, len))
-		return -1;
+	/* Before the request: a stop whose answer is lost may have happened. */
 	qm->paused = true;
 	qm->pause_ms = vmig_now_ms();
+	if (qmp_stop(qm->qmp, err, len))
+		return -1;
 	if (qmp_status(qm->qmp, status, sizeof(status), &running, err, len))
 		return -1;
 	if (running) {
@@ -330,19 +338,29 @@ enum qemumig_verdict qemumig_verdict_wait(struct qemumig *qm, int timeout_ms,
 }
 
 /*
- * Source, the VM stays here: take x-ignore-shared back, so that a later
- * QEMU migration of this VM carries its RAM, and resume the VM.
+ * Source QEMU that goes on existing: take x-ignore-shared back, so that a
+ * later QEMU migration of this VM carries its RAM.
  */
-void qemumig_source_restore(struct qemumig *qm)
+void qemumig_drop_ignore_shared(struct qemumig *qm)
 {
 	static const char *const caps[] = { "x-ignore-shared" };
 	static const bool off[] = { false };
 	char err[512];
 
-	if (qm->ignore_shared && !qmp_set_caps(qm->qmp, caps, off, 1, err, sizeof(err)))
+	if (!qm->ignore_shared)
+		return;
+	if (!qmp_set_caps(qm->qmp, caps, off, 1, err, sizeof(err)))
 		qm->ignore_shared = false;
-	else if (qm->ignore_shared)
+	else
 		fprintf(stderr, "vmigctl: source QEMU: taking x-ignore-shared back: %s\n", err);
+}
+
+/* Source, the VM stays here: x-ignore-shared off, and resume the VM. */
+void qemumig_source_restore(struct qemumig *qm)
+{
+	char err[512];
+
+	qemumig_drop_ignore_shared(qm);
 	if (qemumig_resume(qm, err, sizeof(err)))
 		fprintf(stderr, "vmigctl: source QEMU: cont: %s; the VM stays paused\n", err);
 }
@@ -375,6 +393,7 @@ int qemumig_load_state(struct qemumig *qm, int timeout_ms, char *err, size_t len
 		return -1;
 	}
 	vmig_test_hold("before-cont");
+	qm->cont_sent = true;
 	if (qmp_cont(qm->qmp, err, len) ||
 	    qmp_status(qm->qmp, status, sizeof(status), &running, err, len))
 		return -1;
@@ -402,14 +421,30 @@ void qemumig_verdict_send(struct qemumig *qm, enum qemumig_verdict v, const char
 			strerror(errno));
 }
 
-/* Destination: the VM does not run here; its partial state must never run. */
-void qemumig_discard(struct qemumig *qm)
+/*
+ * Destination: the VM must not run here; its partial state must never run.
+ * quit, then SIGKILL, then wait for the process to be gone.
+ * Return: true once QEMU is known to be gone.
+ */
+bool qemumig_discard(struct qemumig *qm)
 {
+	struct pollfd pfd = { .events = POLLIN };
 	char err[512];
 	int ret = qm->qmp ? qmp_quit(qm->qmp, err, sizeof(err)) : 0;
 
 	/* Gone already, or gone as it answered: either way it runs nothing. */
 	if (ret && ret != -ECONNRESET)
-		fprintf(stderr, "vmigctl: destination QEMU %d: quit: %s; kill it by hand\n",
+		fprintf(stderr, "vmigctl: destination QEMU %d: quit: %s; killing it\n",
 			(int)qm->vm.pid, err);
+	pfd.fd = vmig_pidfd_open(qm->vm.pid);
+	if (pfd.fd < 0)
+		return errno == ESRCH;
+	vmig_pidfd_signal(pfd.fd, SIGKILL);
+	/* A pidfd polls readable once the process has exited. */
+	ret = poll(&pfd, 1, 10000);
+	close(pfd.fd);
+	if (ret != 1)
+		fprintf(stderr, "vmigctl: destination QEMU %d does not exit; kill it by hand\n",
+			(int)qm->vm.pid);
+	return ret == 1;
 }

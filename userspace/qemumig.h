@@ -11,8 +11,10 @@
  * The commit: the destination's verdict on the control connection.
  * "committed" is sent only after the destination QEMU loaded the device
  * state and runs the VM; "failed" only while the destination VM cannot
- * run (its QEMU is told to quit). The source resumes on "failed" alone:
- * without a verdict it stays paused and says the outcome is unknown.
+ * run: before cont was sent (its QEMU is stopped, so loading does not
+ * start the VM by itself), or once its QEMU is gone. The source resumes
+ * on "failed" alone: without a verdict it stays paused and says the
+ * outcome is unknown.
  */
 #ifndef VMIGCTL_QEMUMIG_H
 #define VMIGCTL_QEMUMIG_H
@@ -43,8 +45,9 @@ struct qemumig {
 	struct qmp *qmp;
 	struct qemu_vm vm;
 	int conn[__QEMUMIG_NR];
-	bool paused;		/* we paused the source QEMU */
+	bool paused;		/* we paused (or tried to pause) the source QEMU */
 	bool ignore_shared;	/* we turned x-ignore-shared on */
+	bool cont_sent;		/* destination: cont went out; it may run the VM */
 	uint64_t pause_ms;	/* when the source was paused */
 };
 
@@ -62,10 +65,11 @@ int qemumig_send_state(struct qemumig *qm, char *err, size_t len);
 enum qemumig_verdict qemumig_verdict_wait(struct qemumig *qm, int timeout_ms,
 					  char *why, size_t len);
 void qemumig_source_restore(struct qemumig *qm);
+void qemumig_drop_ignore_shared(struct qemumig *qm);
 
 int qemumig_load_state(struct qemumig *qm, int timeout_ms, char *err, size_t len);
 void qemumig_verdict_send(struct qemumig *qm, enum qemumig_verdict v,
 			  const char *why);
-void qemumig_discard(struct qemumig *qm);
+bool qemumig_discard(struct qemumig *qm);
 
 #endif

@@ -21,6 +21,8 @@
  * (never read here); 9.1 adds memory-backend-shm, refused like memfd.
  */
 #include <errno.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +281,26 @@ int qemu_vm_probe(struct qmp *q, struct qemu_vm *vm, char *err,
  * same pages vmig writes, and QEMU's x-ignore-shared skips only such RAM
  * (7.2: any share=on block; >= 8.1: only a named file, not memfd).
  */
+/*
+ * tmpfs has no writeback, which would clean the entries vmig reads. A
+ * file not there (yet) is judged by its directory.
+ */
+static bool on_tmpfs(const char *path)
+{
+	char dir[PATH_MAX];
+	struct statfs sf;
+	char *slash;
+
+	if (!statfs(path, &sf))
+		return sf.f_type == TMPFS_MAGIC;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return false;
+	slash[slash == dir] = '\0';
+	return !statfs(dir, &sf) && sf.f_type == TMPFS_MAGIC;
+}
+
 static bool ram_exact(const struct qemu_vm *vm, char *why, size_t len)
 {
 	unsigned long long mib = vm->size >> 20;
@@ -289,6 +311,10 @@ static bool ram_exact(const struct qemu_vm *vm, char *why, size_t len)
 			      vm->backend_type,
 			      vm->share ? "" : " with share=off (private pages)",
 			      mib);
+	if (!on_tmpfs(vm->mem_path))
+		return refuse(why, len,
+			      "guest RAM file %s is not on tmpfs: writeback of a disk file hides writes from vmig; put mem-path on tmpfs, e.g. mem-path=/dev/shm/NAME",
+			      vm->mem_path);
 	if (!vm->ram_hva)
 		return refuse(why, len,
 			      "QEMU (pid %d) has no mapping of %s as long as its RAM (%llu MiB); give mem-path a file, not a directory (QEMU unlinks the file it creates in one): mem-path=/dev/shm/NAME",

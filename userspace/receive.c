@@ -26,6 +26,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,8 +309,17 @@ static int rcv_qemu_finish(struct rcv *r)
 
 err_discard:
 	vmig_follow_reason(&r->f, "%s", err);
-	qemumig_verdict_send(&r->qm, QEMUMIG_FAILED, err);
-	qemumig_discard(&r->qm);
+	/* Once cont went out the VM may run here: "failed" only when QEMU is gone. */
+	if (!r->qm.cont_sent)
+		qemumig_verdict_send(&r->qm, QEMUMIG_FAILED, err);
+	if (qemumig_discard(&r->qm) && r->qm.cont_sent)
+		qemumig_verdict_send(&r->qm, QEMUMIG_FAILED, err);
+	if (r->qm.cont_sent && kill(r->qm.vm.pid, 0) == 0) {
+		fprintf(stderr, "vmigctl: receive: %s; the destination QEMU may run the VM and could not be stopped: the source stays paused, outcome unknown\n",
+			err);
+		rcv_report(r, "unknown");
+		return VMIGCTL_FAIL;
+	}
 	fprintf(stderr, "vmigctl: receive failed: %s; the destination QEMU was told to quit, the source resumes the VM\n",
 		err);
 	rcv_report(r, "failed");

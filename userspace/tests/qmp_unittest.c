@@ -629,6 +629,11 @@ static void test_exact_refuses_vfio_and_a_started_migration(void)
 	vm.ram_hva = 0;
 	CHECK(!qemu_vm_exact(&vm, QEMU_VM_SOURCE, why, sizeof(why)));
 	CHECK_HAS(why, "not a directory");
+	/* A disk filesystem's writeback would clean the entries vmig reads. */
+	vm = good_vm();
+	snprintf(vm.mem_path, sizeof(vm.mem_path), "/var/tmp/vm-ram");
+	CHECK(!qemu_vm_exact(&vm, QEMU_VM_SOURCE, why, sizeof(why)));
+	CHECK_HAS(why, "not on tmpfs");
 }
 
 static void test_unknown_command_is_remote_error(void)
