@@ -366,6 +366,12 @@ static int vmig_nl_start(struct genl_info *info, enum vmig_role role, u8 cmd)
 			goto err_discard;
 		}
 	}
+	if (role == VMIG_ROLE_SOURCE && info->attrs[VMIG_A_SESSION_MSR_INDEX] && s->ram) {
+		vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_MSR_INDEX],
+			       "msr-index and ram-hva exclude each other: with a RAM backend the VMM carries vCPU state");
+		ret = -EINVAL;
+		goto err_discard;
+	}
 	if (role == VMIG_ROLE_SOURCE && info->attrs[VMIG_A_SESSION_MSR_INDEX]) {
 		const struct nlattr *a = info->attrs[VMIG_A_SESSION_MSR_INDEX];
 
