@@ -6,7 +6,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -203,6 +209,126 @@ TEST_F(nl, storage_move_of_a_non_block_device_is_refused)
 	EXPECT_EQ(ENOTBLK, vmig_nl_talk(&self->nl, req, NULL, NULL, &self->e));
 	EXPECT_STREQ("vmig: device is not a block device", self->e.msg);
 	EXPECT_NE(0, self->e.bad_attr_offs);
+}
+
+/*
+ * migrate-start with a RAM backend (ram-hva): a KVM VM of our own, a
+ * connected TCP socket, and memory mapped in various ways, each refused
+ * with its reason before a session runs.
+ */
+FIXTURE(ram) {
+	struct vmig_nl nl;
+	struct vmig_nl_error e;
+	int vm, sock, peer;
+	size_t len;
+	void *anon, *shm, *disk;
+};
+
+FIXTURE_SETUP(ram)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int kvm, l, fd;
+
+	ASSERT_EQ(0, vmig_nl_open(&self->nl));
+	kvm = open("/dev/kvm", O_RDWR);
+	ASSERT_LE(0, kvm) TH_LOG("no /dev/kvm");
+	self->vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, self->vm);
+	close(kvm);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_EQ(0, bind(l, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(0, listen(l, 1));
+	ASSERT_EQ(0, getsockname(l, (struct sockaddr *)&a, &al));
+	self->sock = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(self->sock, (struct sockaddr *)&a, sizeof(a)));
+	self->peer = accept(l, NULL, NULL);
+	close(l);
+	self->len = 1 << 20;
+	self->anon = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* The tmpfs file with nothing mapped right after it. */
+	self->shm = mmap(NULL, 2 * self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->shm);
+	munmap((char *)self->shm + self->len, self->len);
+	fd = open("/dev/shm/vmig-nltest", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_EQ(0, ftruncate(fd, self->len));
+	self->shm = mmap(self->shm, self->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			 fd, 0);
+	close(fd);
+	fd = open("/var/tmp/vmig-nltest", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_EQ(0, ftruncate(fd, self->len));
+	self->disk = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, self->anon);
+	ASSERT_NE(MAP_FAILED, self->shm);
+	ASSERT_NE(MAP_FAILED, self->disk);
+}
+
+FIXTURE_TEARDOWN(ram)
+{
+	munmap(self->anon, self->len);
+	munmap(self->shm, self->len);
+	munmap(self->disk, self->len);
+	unlink("/dev/shm/vmig-nltest");
+	unlink("/var/tmp/vmig-nltest");
+	close(self->peer);
+	close(self->sock);
+	close(self->vm);
+	vmig_nl_close(&self->nl);
+}
+
+/* migrate-start of our VM over our socket with ram-hva/-size as given. */
+static int ram_start(struct vmig_nl *nl, struct vmig_nl_error *e, int vm,
+		     int sock, const void *hva, uint64_t size, bool with_size)
+{
+	struct nlmsghdr *req = vmig_nl_msg(nl, VMIG_CMD_MIGRATE_START, 0);
+
+	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, vm);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_SOCK_FD, sock);
+	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_HVA, (uintptr_t)hva);
+	if (with_size)
+		mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_SIZE, size);
+	return vmig_nl_talk(nl, req, NULL, NULL, e);
+}
+
+TEST_F(ram, hva_without_size_is_refused)
+{
+	EXPECT_EQ(EINVAL, ram_start(&self->nl, &self->e, self->vm, self->sock,
+				    self->shm, 0, false));
+	EXPECT_STREQ("vmig: ram-hva and ram-size go together", self->e.msg);
+}
+
+TEST_F(ram, unaligned_backend_is_refused)
+{
+	EXPECT_EQ(EINVAL, ram_start(&self->nl, &self->e, self->vm, self->sock,
+				    (char *)self->shm + 1, self->len - 4096, true));
+	EXPECT_STREQ("vmig: ram-hva and ram-size must be page aligned, non-empty and at most 8 TiB",
+		     self->e.msg);
+}
+
+TEST_F(ram, anonymous_memory_is_refused)
+{
+	EXPECT_EQ(EINVAL, ram_start(&self->nl, &self->e, self->vm, self->sock,
+				    self->anon, self->len, true));
+	EXPECT_STREQ("vmig: guest RAM is not a shared file mapping (QEMU: memory-backend-file with share=on)",
+		     self->e.msg);
+}
+
+TEST_F(ram, disk_file_is_refused)
+{
+	EXPECT_EQ(EOPNOTSUPP, ram_start(&self->nl, &self->e, self->vm, self->sock,
+					self->disk, self->len, true));
+	EXPECT_STREQ("vmig: guest RAM must be a file on tmpfs (e.g. /dev/shm): writeback of a disk file hides writes",
+		     self->e.msg);
+}
+
+TEST_F(ram, backend_beyond_its_mapping_is_refused)
+{
+	EXPECT_EQ(EFAULT, ram_start(&self->nl, &self->e, self->vm, self->sock,
+				    self->shm, self->len * 2, true));
+	EXPECT_STREQ("vmig: ram-hva..ram-size is not mapped in the VMM", self->e.msg);
 }
 
 /* Mutating ops need CAP_NET_ADMIN; uid 65534 has no capabilities. */
