@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -222,6 +223,7 @@ FIXTURE(ram) {
 	int vm, sock, peer;
 	size_t len;
 	void *anon, *shm, *disk;
+	char ramfs[64];
 };
 
 FIXTURE_SETUP(ram)
@@ -248,16 +250,21 @@ FIXTURE_SETUP(ram)
 	self->len = 1 << 20;
 	self->anon = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	/* The tmpfs file with nothing mapped right after it. */
+	/* The tmpfs file, followed by inaccessible private memory. */
 	self->shm = mmap(NULL, 2 * self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->shm);
-	munmap((char *)self->shm + self->len, self->len);
 	fd = open("/dev/shm/vmig-nltest", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ASSERT_EQ(0, ftruncate(fd, self->len));
 	self->shm = mmap(self->shm, self->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
 			 fd, 0);
 	close(fd);
-	fd = open("/var/tmp/vmig-nltest", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	/* Not tmpfs: a filesystem of its own (the VM's / is an overlay on tmpfs). */
+	strcpy(self->ramfs, "/tmp/vmig-ramfs-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->ramfs));
+	ASSERT_EQ(0, mount("ramfs", self->ramfs, "ramfs", 0, NULL));
+	ASSERT_LE(0, chdir(self->ramfs));
+	fd = open("vmig-nltest", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_EQ(0, chdir("/"));
 	ASSERT_EQ(0, ftruncate(fd, self->len));
 	self->disk = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
@@ -269,10 +276,11 @@ FIXTURE_SETUP(ram)
 FIXTURE_TEARDOWN(ram)
 {
 	munmap(self->anon, self->len);
-	munmap(self->shm, self->len);
+	munmap(self->shm, 2 * self->len);
 	munmap(self->disk, self->len);
 	unlink("/dev/shm/vmig-nltest");
-	unlink("/var/tmp/vmig-nltest");
+	umount2(self->ramfs, MNT_DETACH);
+	rmdir(self->ramfs);
 	close(self->peer);
 	close(self->sock);
 	close(self->vm);
@@ -316,7 +324,7 @@ TEST_F(ram, anonymous_memory_is_refused)
 		     self->e.msg);
 }
 
-TEST_F(ram, disk_file_is_refused)
+TEST_F(ram, file_outside_tmpfs_is_refused)
 {
 	EXPECT_EQ(EOPNOTSUPP, ram_start(&self->nl, &self->e, self->vm, self->sock,
 					self->disk, self->len, true));
@@ -324,10 +332,18 @@ TEST_F(ram, disk_file_is_refused)
 		     self->e.msg);
 }
 
-TEST_F(ram, backend_beyond_its_mapping_is_refused)
+TEST_F(ram, backend_running_into_other_memory_is_refused)
+{
+	EXPECT_EQ(EINVAL, ram_start(&self->nl, &self->e, self->vm, self->sock,
+				    self->shm, self->len * 2, true));
+	EXPECT_STREQ("vmig: guest RAM is not a shared file mapping (QEMU: memory-backend-file with share=on)",
+		     self->e.msg);
+}
+
+TEST_F(ram, unmapped_backend_is_refused)
 {
 	EXPECT_EQ(EFAULT, ram_start(&self->nl, &self->e, self->vm, self->sock,
-				    self->shm, self->len * 2, true));
+				    (void *)4096, self->len, true));
 	EXPECT_STREQ("vmig: ram-hva..ram-size is not mapped in the VMM", self->e.msg);
 }
 
