@@ -255,6 +255,12 @@ struct vmig_disk *vmig_disk_dst_create(int fd, const char *name,
 			return ERR_PTR(-ENOMEM);
 		}
 	}
+	/*
+	 * Blocks land beneath the device's page cache: write back what it
+	 * holds now, or writeback would later overwrite them, and drop it.
+	 */
+	sync_blockdev(d->bdev);
+	invalidate_bdev(d->bdev);
 	return d;
 }
 
@@ -725,5 +731,11 @@ int vmig_disk_finish(struct vmig_disk *d, const char **why)
 	ret = blkdev_issue_flush(d->bdev);
 	if (ret)
 		*why = "flushing the destination disk failed";
+	/*
+	 * A VMM that opened the device already (QEMU in -incoming, cache=
+	 * writeback) reads through its page cache: nothing there may predate
+	 * the blocks written beneath it.
+	 */
+	invalidate_bdev(d->bdev);
 	return ret;
 }

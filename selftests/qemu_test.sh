@@ -122,16 +122,18 @@ hold_at() { qm_hold_at "$@"; }
 held() { qm_held "$@"; }
 release() { qm_release "$@"; }
 
-why() { echo "migrate rc $mig_rc: $(tail -n 2 "$T/mig.err" | tr '\n' ' ') receive: $(tail -n 2 "$T/recv.err" | tr '\n' ' ')"; }
+why() {
+	echo "migrate rc $mig_rc: $(tail -n 2 "$T/mig.err" | tr '\n' ' ') receive: $(tail -n 2 "$T/recv.err" | tr '\n' ' ')" \
+		"QEMU src: $(tail -n 2 "$T/src.qemu" 2> /dev/null | tr '\n' ' ') dst: $(tail -n 2 "$T/dst.qemu" 2> /dev/null | tr '\n' ' ')"
+}
 
-fresh() {	# fresh [SRC-RAM-KIND [SRC QEMU ARGS...]]; $DST_ARGS: the destination's
+fresh() {	# fresh [SRC-RAM-KIND [SRC QEMU ARGS...]]
 	local kind=${1:-file}
 	shift
 	cleanup_one
 	netns_up || return 1
 	qstart src "$kind" "$@" || return 1
-	# shellcheck disable=SC2086
-	qstart dst file -incoming defer $DST_ARGS || return 1
+	qstart dst file -incoming defer || return 1
 }
 
 cleanup_one() {
@@ -347,12 +349,13 @@ disk_moves_with_qemu() {
 		return
 	fi
 	cleanup_one
+	netns_up &&
 	dd if=/dev/urandom of=/dev/ram0 bs=1M count=64 status=none &&
 	dd if=/dev/zero of=/dev/ram1 bs=1M count=64 status=none &&
-	mkdm vmigq-disk "0 $sectors linear /dev/ram0 0" || { fail "$FUNCNAME" "setup"; return; }
-	DST_ARGS="-drive file=/dev/ram1,format=raw,if=virtio" \
-		fresh file -drive file=/dev/mapper/vmigq-disk,format=raw,if=virtio &&
-		start_recv --disk /dev/ram1 || { fail "$FUNCNAME" "setup: $(cat "$T/recv.err")"; return; }
+	mkdm vmigq-disk "0 $sectors linear /dev/ram0 0" &&
+	qstart src file -drive file=/dev/mapper/vmigq-disk,format=raw,if=virtio &&
+	qstart dst file -incoming defer -drive file=/dev/ram1,format=raw,if=virtio &&
+		start_recv --disk /dev/ram1 || { fail "$FUNCNAME" "setup: $(why)"; return; }
 	( while :; do
 		dd if=/dev/urandom of=/dev/mapper/vmigq-disk bs=4k count=1 conv=notrunc \
 			oflag=direct seek=$((RANDOM % (sectors / 8))) status=none
