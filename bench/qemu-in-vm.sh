@@ -26,6 +26,7 @@ json() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.
 
 boot() {
 	qemu_guest_stop_all > /dev/null 2>&1
+	qemu_net_up || return 1
 	qemu_guest_start src && qemu_guest_start dst --incoming &&
 	qemu_guest_wait_ready src 240 && qemu_seqsink_start && qemu_flood_start 2048 || return 1
 	sleep 2
