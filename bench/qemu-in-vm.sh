@@ -70,6 +70,7 @@ run() {
 }
 
 qemu_kvm_up && qemu_net_up || { echo "bench: no KVM or network in the test VM"; exit 2; }
+modprobe dm-mod 2> /dev/null
 [ -e /sys/module/vmig ] || insmod "$top/build/$(uname -r)/vmig.ko" dyndbg=+p || exit 2
 echo "== vmig+QEMU vs QEMU's own migration: ${QEMU_MEM:-256} MiB guest, virtio-net, 2 MiB/s flood in, $REPS runs each"
 : > "$T/qemu"; : > "$T/vmig"
