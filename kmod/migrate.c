@@ -528,6 +528,18 @@ void vmig_migrate_run(struct vmig_session *s)
 			ret = -ECANCELED;
 			goto out_stop_dirty;
 		}
+		/*
+		 * A switchover goes straight to the final harvest: another one
+		 * here would only lengthen the downtime (with a RAM backend a
+		 * harvest walks every page of it).
+		 */
+		if (vmig_switch_pending(s)) {
+			ret = s->ram ? 0 : vmig_state_complete_exits(vm, &why);
+			vmig_switch_answer(s, ret, why);
+			if (!ret)
+				break;
+			why = NULL;
+		}
 		n = vmig_migrate_harvest(s, &d);
 		if (n < 0) {
 			ret = n;
@@ -551,14 +563,6 @@ void vmig_migrate_run(struct vmig_session *s)
 		if (end == VMIG_PASS_DONE)
 			stats.iteration++;
 		vmig_session_update(s, &stats);
-
-		if (!vmig_switch_pending(s))
-			continue;
-		ret = s->ram ? 0 : vmig_state_complete_exits(vm, &why);
-		vmig_switch_answer(s, ret, why);
-		if (!ret)
-			break;
-		why = NULL;
 	}
 
 	ret = vmig_migrate_finish(s, &d, &stats, &why);
