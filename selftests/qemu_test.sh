@@ -37,6 +37,7 @@ TESTS="
 	link_cut_in_precopy_source_runs
 	verdict_lost_source_stays_paused
 	disk_moves_with_qemu
+	pid_mode_refuses_qemu
 "
 PORT=7411
 MEM=64
@@ -374,6 +375,21 @@ disk_moves_with_qemu() {
 	else
 		echo "# $(grep migrated "$T/mig.out")"
 		ok "$FUNCNAME"
+	fi
+}
+
+# --pid relies on KVM's dirty log alone, which misses QEMU's device writes.
+pid_mode_refuses_qemu() {
+	fresh || { fail "$FUNCNAME" "setup"; return; }
+	in_src vmigctl migrate --pid "$(qpid src)" --to $VMIG_DST_IP:$PORT \
+		> "$T/mig.out" 2> "$T/mig.err"
+	mig_rc=$?
+	if [ "$mig_rc" = 1 ] && grep -q "is QEMU.*migrate it with --qmp" "$T/mig.err" &&
+	   [ "$(qstatus src)" = running ] && sessions_gone; then
+		echo "# $(cat "$T/mig.err")"
+		ok "$FUNCNAME"
+	else
+		fail "$FUNCNAME" "$(why)"
 	fi
 }
 
