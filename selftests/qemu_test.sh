@@ -341,7 +341,8 @@ verdict_lost_source_stays_paused() {
 }
 
 # Shared-nothing: the QEMU's virtio-blk disk is a dm device, written during
-# pre-copy by a process stopped at switchover (--stop-pid); the destination
+# pre-copy by a process stopped at switchover (--stop-pid, as a storage
+# daemon would be); the destination
 # QEMU's disk is another device, which receive --disk fills.
 disk_moves_with_qemu() {
 	local sectors=131072 writer rrc
@@ -357,10 +358,10 @@ disk_moves_with_qemu() {
 	qstart src file -drive file=/dev/mapper/vmigq-disk,format=raw,if=virtio &&
 	qstart dst file -incoming defer -drive file=/dev/ram1,format=raw,if=virtio &&
 		start_recv --disk /dev/ram1 || { fail "$FUNCNAME" "setup: $(why)"; return; }
-	( while :; do
-		dd if=/dev/urandom of=/dev/mapper/vmigq-disk bs=4k count=1 conv=notrunc \
-			oflag=direct seek=$((RANDOM % (sectors / 8))) status=none
-	  done ) &
+	# One process (its threads stop with it), not a loop of dd children
+	# that a SIGSTOP to the loop would leave writing.
+	diskverify run /dev/mapper/vmigq-disk "$T/disk.model" --threads 1 --iops 300 \
+		> "$T/writer.out" 2>&1 &
 	writer=$!
 	migrate --disk /dev/mapper/vmigq-disk=/dev/ram1 --stop-pid $writer
 	rrc=$(wait_recv)
