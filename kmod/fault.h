@@ -17,6 +17,7 @@
 #define VMIG_FAULT_LOSE_MOVE_REGION	BIT(4)	/* a storage move's copies of region 5 are zeros */
 #define VMIG_FAULT_IMPOSSIBLE_SREGS	BIT(5)	/* vCPU 0's sregs: 64-bit CS, no long mode */
 #define VMIG_FAULT_NO_PAGE_TABLES	BIT(6)	/* RAM backend: page-table writers unseen */
+#define VMIG_FAULT_LOSE_ACK		BIT(7)	/* a commit's ACK never reaches the source */
 
 extern unsigned int vmig_fault_inject;
 

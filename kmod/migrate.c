@@ -50,6 +50,10 @@
 	"the destination refused the VM: its RAM backend differs in size or it receives KVM slots"
 
 #define VMIG_ACK_TIMEOUT	(60 * HZ)
+#define VMIG_VMM_GONE		"the source VMM exited"
+
+/* Why a source that sent END heard nothing back; compared by address. */
+static const char vmig_no_answer[] = "no answer from the destination to the end of the VM state";
 /* Longest stretch of disk sending between two memory passes. */
 #define VMIG_DISK_SLICE_MS	100
 #define VMIG_DISK_STEP		SZ_1M
@@ -90,28 +94,6 @@ enum vmig_pass_end {
 	VMIG_PASS_DONE,
 	VMIG_PASS_SWITCH,	/* switchover requested: stop early */
 };
-
-static bool vmig_switch_pending(struct vmig_session *s)
-{
-	bool req;
-
-	spin_lock(&s->lock);
-	req = s->switch_req;
-	spin_unlock(&s->lock);
-	return req;
-}
-
-static void vmig_switch_answer(struct vmig_session *s, int ret, const char *why)
-{
-	spin_lock(&s->lock);
-	if (s->switch_req) {
-		s->switch_req = false;
-		s->switch_ret = ret;
-		s->switch_why = why;
-		complete(&s->switch_done);
-	}
-	spin_unlock(&s->lock);
-}
 
 /*
  * Receive the destination's answer, a frame of type @want carrying a
@@ -311,7 +293,9 @@ static int vmig_migrate_pass(struct vmig_session *s, struct vmig_dirty *d,
 				n++;
 			if (!final && vmig_session_cancelled(s))
 				return -ECANCELED;
-			if (!final && vmig_switch_pending(s)) {
+			if (!final && !vmig_vm_vmm_alive(s->vm))
+				return -ESRCH;
+			if (!final && vmig_session_switch_pending(s)) {
 				*end = VMIG_PASS_SWITCH;
 				return 0;
 			}
@@ -350,7 +334,7 @@ static int vmig_migrate_disk_slice(struct vmig_session *s, bool *more,
 	do {
 		if (vmig_session_cancelled(s))
 			return -ECANCELED;
-		if (vmig_switch_pending(s))
+		if (vmig_session_switch_pending(s))
 			return 0;
 		ret = vmig_disk_send(s->disk, s->stream, VMIG_DISK_STEP,
 				     vmig_fault(VMIG_FAULT_LOSE_DISK), more, why);
@@ -378,8 +362,34 @@ static void vmig_fault_lose_redirtied(struct vmig_session *s, struct vmig_dirty 
 			bitmap_zero(set.bitmaps[i], set.slots[i].npages);
 }
 
+/*
+ * A refused switchover: the destination says why in its errno (receive.c),
+ * and will not run the VM.
+ */
+#define VMIG_REFUSED_SWITCH	"the destination refused the switchover: "
+
+static const char *vmig_migrate_refusal(int ret)
+{
+	switch (ret) {
+	case -ECANCELED:
+		return VMIG_REFUSED_SWITCH "cancelled, or its controller exited";
+	case -ETIMEDOUT:
+		return VMIG_REFUSED_SWITCH "no commit from its controller in time";
+	case -ESRCH:
+		return VMIG_REFUSED_SWITCH "the destination VMM exited";
+	default:
+		return "the destination could not apply the VM state";
+	}
+}
+
+/*
+ * The switchover: final pass, state, END, and the destination's answer.
+ * Sets *unknown when END went out and no answer came: the destination may
+ * run the VM (or may not), so the source must not run it again.
+ */
 static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
-			       struct vmig_stats *stats, const char **why)
+			       struct vmig_stats *stats, const char **why,
+			       bool *unknown)
 {
 	struct vmig_stream *st = s->stream;
 	enum vmig_pass_end end;
@@ -421,11 +431,20 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 		return ret;
 	}
 	vmig_stream_set_timeout(st, VMIG_ACK_TIMEOUT);
-	ret = vmig_migrate_recv_status(st, VMIG_WIRE_ACK,
-				       "no acknowledgment from the destination",
-				       "the destination could not apply the VM state", why);
-	if (ret)
+	ret = vmig_migrate_recv_status(st, VMIG_WIRE_ACK, vmig_no_answer, NULL, why);
+	if (ret && *why != vmig_no_answer) {
+		*why = vmig_migrate_refusal(ret);
+		/* The destination's cancel is this session's failure. */
+		return ret == -ECANCELED ? -ECONNABORTED : ret;
+	}
+	/*
+	 * With a RAM backend the VMM's own migration, not yet begun, is the
+	 * commit: the destination cannot run the VM, so a lost answer fails.
+	 */
+	if (ret) {
+		*unknown = !s->ram;
 		return ret;
+	}
 	stats->sent_bytes = st->tx_bytes;
 	stats->dirty_pages = 0;
 	vmig_disk_fold_stats(s->disk, stats);
@@ -450,6 +469,7 @@ void vmig_migrate_run(struct vmig_session *s)
 	bool disk_more = false;
 	enum vmig_pass_end end;
 	const char *why = NULL;
+	bool unknown = false;
 	ktime_t harvested;
 	size_t scratch;
 	int ret;
@@ -506,7 +526,8 @@ void vmig_migrate_run(struct vmig_session *s)
 
 		ret = vmig_migrate_pass(s, &d, &stats, false, &end);
 		if (ret) {
-			why = ret == -ECANCELED ? NULL : "sending guest memory failed";
+			why = ret == -ECANCELED ? NULL : ret == -ESRCH ? VMIG_VMM_GONE :
+			      "sending guest memory failed";
 			goto out_stop_dirty;
 		}
 		if (s->disk && end == VMIG_PASS_DONE) {
@@ -528,14 +549,19 @@ void vmig_migrate_run(struct vmig_session *s)
 			ret = -ECANCELED;
 			goto out_stop_dirty;
 		}
+		if (!vmig_vm_vmm_alive(vm)) {
+			ret = -ESRCH;
+			why = VMIG_VMM_GONE;
+			goto out_stop_dirty;
+		}
 		/*
 		 * A switchover goes straight to the final harvest: another one
 		 * here would only lengthen the downtime (with a RAM backend a
 		 * harvest walks every page of it).
 		 */
-		if (vmig_switch_pending(s)) {
+		if (vmig_session_switch_pending(s)) {
 			ret = s->ram ? 0 : vmig_state_complete_exits(vm, &why);
-			vmig_switch_answer(s, ret, why);
+			vmig_session_switch_answer(s, ret, why);
 			if (!ret)
 				break;
 			why = NULL;
@@ -565,7 +591,7 @@ void vmig_migrate_run(struct vmig_session *s)
 		vmig_session_update(s, &stats);
 	}
 
-	ret = vmig_migrate_finish(s, &d, &stats, &why);
+	ret = vmig_migrate_finish(s, &d, &stats, &why, &unknown);
 	if (!ret)
 		vmig_session_update(s, &stats);
 
@@ -580,13 +606,15 @@ out:
 	 * A cancel shuts the connection down, so the send or receive it
 	 * interrupts fails with EPIPE or end of stream: that is the cancel.
 	 */
-	if (ret && vmig_session_cancelled(s)) {
+	if (ret && !unknown && vmig_session_cancelled(s)) {
 		ret = -ECANCELED;
 		why = NULL;
 	}
-	vmig_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
+	vmig_session_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
 	if (!ret)
 		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
+	else if (unknown)
+		vmig_session_set_state(s, VMIG_STATE_UNKNOWN, ret, why);
 	else if (ret == -ECANCELED)
 		vmig_session_set_state(s, VMIG_STATE_CANCELLED, 0, NULL);
 	else
@@ -636,22 +664,7 @@ int vmig_migrate_switchover(struct vmig_session *s, struct netlink_ext_ack *exta
 					   "the VMM's vCPU threads are running; stop the VMM (SIGSTOP) first");
 		goto out_unlock;
 	}
-	reinit_completion(&s->switch_done);
-	spin_lock(&s->lock);
-	s->switch_req = true;
-	s->switch_time = ktime_get();
-	spin_unlock(&s->lock);
-	wake_up(&s->wq);
-	ret = wait_for_completion_killable(&s->switch_done);
-	if (ret) {
-		spin_lock(&s->lock);
-		s->switch_req = false;
-		spin_unlock(&s->lock);
-		goto out_unlock;
-	}
-	ret = s->switch_ret;
-	if (ret)
-		vmig_compat_extack_msg(extack, s->switch_why);
+	ret = vmig_session_switch_request(s, extack);
 out_unlock:
 	mutex_unlock(&s->switch_mutex);
 	return ret;

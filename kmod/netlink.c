@@ -6,6 +6,9 @@
  * explains each rejection through extack.
  */
 #include <linux/module.h>
+#include <linux/netlink.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/sizes.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
@@ -17,6 +20,7 @@
 #include "migrate.h"
 #include "netlink.h"
 #include "ram.h"
+#include "receive.h"
 #include "session.h"
 #include "state.h"
 #include "storage.h"
@@ -123,7 +127,8 @@ static int vmig_nl_session_fill(struct sk_buff *msg, struct vmig_session *s,
 	      nla_put_u64_64bit(msg, VMIG_A_SESSION_DISK_SENT_BYTES, st.disk_sent_bytes, 0) ||
 	      nla_put_u64_64bit(msg, VMIG_A_SESSION_DISK_DIRTY_BYTES, st.disk_dirty_bytes, 0))) ||
 	    nla_put_u64_64bit(msg, VMIG_A_SESSION_ELAPSED_MS,
-			      ktime_ms_delta(ktime_get(), s->start), 0))
+			      ktime_ms_delta(ktime_get(), s->start), 0) ||
+	    (READ_ONCE(s->orphaned) && nla_put_flag(msg, VMIG_A_SESSION_CONTROLLER_GONE)))
 		goto err_cancel_msg;
 	genlmsg_end(msg, hdr);
 	return 0;
@@ -218,6 +223,39 @@ int vmig_nl_session_del_doit(struct sk_buff *skb, struct genl_info *info)
 				   "the VM state is sent; the destination's answer decides the outcome");
 	vmig_session_put(s);
 	return ret;
+}
+
+/*
+ * The stop-pid processes, resolved in the caller's pid namespace; the
+ * session keeps references. Resuming them (SIGCONT) bypasses the signal
+ * permission check later, so the caller must be allowed to signal any
+ * process of that namespace now.
+ */
+static int vmig_nl_stop_pids(struct genl_info *info, struct vmig_session *s)
+{
+	const struct nlattr *a;
+	struct pid *pid;
+	int rem;
+
+	nlmsg_for_each_attr(a, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(a) != VMIG_A_SESSION_STOP_PID)
+			continue;
+		if (!ns_capable(task_active_pid_ns(current)->user_ns, CAP_KILL)) {
+			vmig_nl_reject(info->extack, a, "stop-pid needs CAP_KILL");
+			return -EPERM;
+		}
+		if (s->nr_stop_pids == VMIG_MAX_STOP_PIDS) {
+			vmig_nl_reject(info->extack, a, "too many stop-pid attributes");
+			return -E2BIG;
+		}
+		pid = find_get_pid(nla_get_u32(a));
+		if (!pid) {
+			vmig_nl_reject(info->extack, a, "stop-pid: no such process");
+			return -ESRCH;
+		}
+		s->stop_pids[s->nr_stop_pids++] = pid;
+	}
+	return 0;
 }
 
 /* Collect the multi-attr vCPU fds, in the order given. */
@@ -321,6 +359,13 @@ static int vmig_nl_start(struct genl_info *info, enum vmig_role role, u8 cmd)
 	}
 	if (info->attrs[VMIG_A_SESSION_FLAGS])
 		s->flags = nla_get_u32(info->attrs[VMIG_A_SESSION_FLAGS]);
+	/* Its controller is the socket that asked; its closing orphans it. */
+	s->owner_portid = info->snd_portid;
+	if (role == VMIG_ROLE_SOURCE) {
+		ret = vmig_nl_stop_pids(info, s);
+		if (ret)
+			goto err_discard;
+	}
 	if (!!info->attrs[VMIG_A_SESSION_RAM_HVA] != !!info->attrs[VMIG_A_SESSION_RAM_SIZE]) {
 		vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_RAM_HVA] ?:
 			       info->attrs[VMIG_A_SESSION_RAM_SIZE],
@@ -438,7 +483,10 @@ int vmig_nl_switchover_doit(struct sk_buff *skb, struct genl_info *info)
 	s = vmig_nl_session_from_attrs(info);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	ret = vmig_migrate_switchover(s, info->extack);
+	if (s->role == VMIG_ROLE_DESTINATION)
+		ret = vmig_receive_commit(s, info->extack);
+	else
+		ret = vmig_migrate_switchover(s, info->extack);
 	vmig_session_put(s);
 	return ret;
 }
@@ -590,14 +638,40 @@ void vmig_nl_session_notify(struct vmig_session *s)
 				VMIG_NLGRP_EVENTS, GFP_KERNEL);
 }
 
+/* A generic netlink socket closed: the sessions it started are orphans. */
+static int vmig_nl_release(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (event == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC)
+		vmig_session_owner_gone(n->net, n->portid);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vmig_nl_notifier = {
+	.notifier_call = vmig_nl_release,
+};
+
 /**
  * vmig_netlink_init() - register the vmig generic netlink family
  *
- * Return: 0 or a negative errno from genl_register_family().
+ * Return: 0 or a negative errno.
  */
 int vmig_netlink_init(void)
 {
-	return genl_register_family(&vmig_nl_family);
+	int ret;
+
+	ret = netlink_register_notifier(&vmig_nl_notifier);
+	if (ret)
+		return ret;
+	ret = genl_register_family(&vmig_nl_family);
+	if (ret)
+		goto err_unregister_notifier;
+	return 0;
+
+err_unregister_notifier:
+	netlink_unregister_notifier(&vmig_nl_notifier);
+	return ret;
 }
 
 /**
@@ -608,4 +682,5 @@ int vmig_netlink_init(void)
 void vmig_netlink_uninit(void)
 {
 	genl_unregister_family(&vmig_nl_family);
+	netlink_unregister_notifier(&vmig_nl_notifier);
 }

@@ -16,11 +16,14 @@
  */
 #include <linux/kvm.h>
 #include <linux/mm.h>
+#include <linux/netlink.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "disk.h"
+#include "fault.h"
 #include "ram.h"
 #include "receive.h"
 #include "session.h"
@@ -30,6 +33,66 @@
 #include "wire.h"
 
 #define VMIG_RECV_TIMEOUT	(600 * HZ)
+#define VMIG_COMMIT_POLL	(HZ / 5)	/* how often the VMM is checked */
+
+/*
+ * The whole VM is here: wait for the controller's commit (switchover on
+ * this session), which alone may send the acknowledgment that makes the
+ * source give the VM up. Anything else first (a cancel, the controller's
+ * socket closing, the VMM exiting, the timeout) refuses the switchover,
+ * and the source resumes. Return: 0 to commit, or the refusal's errno.
+ */
+static int vmig_receive_await_commit(struct vmig_session *s, const char **why)
+{
+	unsigned long deadline = jiffies + VMIG_COMMIT_TIMEOUT_S * HZ;
+
+	mutex_lock(&s->io_lock);
+	s->ready = true;
+	mutex_unlock(&s->io_lock);
+	vmig_session_set_state(s, VMIG_STATE_READY, 0, NULL);
+	for (;;) {
+		wait_event_timeout(s->wq, READ_ONCE(s->switch_req) || READ_ONCE(s->cancel),
+				   VMIG_COMMIT_POLL);
+		if (vmig_session_cancelled(s)) {
+			*why = READ_ONCE(s->orphaned) ?
+			       "the controller exited before committing" : NULL;
+			return -ECANCELED;
+		}
+		if (vmig_session_switch_pending(s))
+			return 0;
+		if (!vmig_vm_vmm_alive(s->vm)) {
+			*why = "the destination VMM exited";
+			return -ESRCH;
+		}
+		if (time_after(jiffies, deadline)) {
+			*why = "no commit from the controller in time";
+			return -ETIMEDOUT;
+		}
+	}
+}
+
+/**
+ * vmig_receive_commit() - a ready destination's controller commits
+ * @s: the session (reference held)
+ * @extack: where to say why not
+ *
+ * Return: 0 once the acknowledgment went out (the caller then runs the
+ * VM), or a negative errno (the caller must discard it).
+ */
+int vmig_receive_commit(struct vmig_session *s, struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	mutex_lock(&s->switch_mutex);
+	if (vmig_session_state(s, NULL, NULL, NULL) != VMIG_STATE_READY) {
+		NL_SET_ERR_MSG_MOD(extack, "the session does not hold the whole VM (not ready)");
+		ret = -EBUSY;
+	} else {
+		ret = vmig_session_switch_request(s, extack);
+	}
+	mutex_unlock(&s->switch_mutex);
+	return ret;
+}
 
 static const struct vmig_slot *vmig_receive_slot(const struct vmig_layout *l, u32 id)
 {
@@ -254,7 +317,7 @@ void vmig_receive_run(struct vmig_session *s)
 			break;
 		}
 		/* Only our reference left: the destination VMM has exited. */
-		if (atomic_read(&s->vm->mm->mm_users) <= 1) {
+		if (!vmig_vm_vmm_alive(s->vm)) {
 			why = "the destination VMM exited";
 			ret = -ESRCH;
 			break;
@@ -297,12 +360,18 @@ void vmig_receive_run(struct vmig_session *s)
 			vmig_disk_fold_stats(s->disk, &stats);
 			stats.sent_bytes = st->rx_bytes;
 			vmig_session_update(s, &stats);
+			/* A VMM with a RAM backend commits with its own migration. */
+			if (!ret && !s->ram)
+				ret = vmig_receive_await_commit(s, &why);
 			ack.error = cpu_to_le32(-ret);
-			if (vmig_stream_send(st, VMIG_WIRE_ACK, &ack, sizeof(ack), 0, false) &&
-			    !ret) {
+			if (!ret && vmig_fault(VMIG_FAULT_LOSE_ACK))
+				vmig_stream_shutdown(st);	/* lost on the wire */
+			else if (vmig_stream_send(st, VMIG_WIRE_ACK, &ack, sizeof(ack), 0, false) &&
+				 !ret) {
 				why = "cannot acknowledge to the source";
 				ret = -EPIPE;
 			}
+			vmig_session_switch_answer(s, ret, why);
 			if (ret)
 				break;
 			goto out_layout;
@@ -337,6 +406,7 @@ out:
 	/* As on the source: a receive our cancel cut short is the cancel. */
 	if (ret && vmig_session_cancelled(s))
 		ret = -ECANCELED;
+	vmig_session_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
 	if (!ret)
 		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
 	else if (ret == -ECANCELED)

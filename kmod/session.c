@@ -12,10 +12,13 @@
  */
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+#include "compat/compat.h"
 #include "disk.h"
 #include "migrate.h"
 #include "netlink.h"
@@ -37,7 +40,10 @@ static void vmig_session_free_rcu(struct rcu_head *rcu)
 static void vmig_session_release(struct kref *ref)
 {
 	struct vmig_session *s = container_of(ref, struct vmig_session, ref);
+	u32 i;
 
+	for (i = 0; i < s->nr_stop_pids; i++)
+		put_pid(s->stop_pids[i]);
 	/* A session that never started still owns what it was given. */
 	vmig_vm_detach(s->vm);
 	vmig_stream_destroy(s->stream);
@@ -49,7 +55,7 @@ static void vmig_session_release(struct kref *ref)
 }
 
 /* How long an ended session stays listed unless dismissed (session-del). */
-#define VMIG_SESSION_LINGER	(30 * HZ)
+#define VMIG_SESSION_LINGER	(VMIG_LINGER_S * HZ)
 
 static void vmig_session_linger_end(struct work_struct *work)
 {
@@ -114,6 +120,7 @@ void vmig_session_discard(struct vmig_session *s)
 static int vmig_session_worker(void *data)
 {
 	struct vmig_session *s = data;
+	bool orphaned;
 
 	if (s->role == VMIG_ROLE_SOURCE)
 		vmig_migrate_run(s);
@@ -121,6 +128,11 @@ static int vmig_session_worker(void *data)
 		vmig_receive_run(s);
 
 	mutex_lock(&s->io_lock);
+	/*
+	 * Read under @io_lock, after the final state was set: either this
+	 * sees the orphaning or vmig_session_orphan() sees the final state.
+	 */
+	orphaned = s->orphaned;
 	vmig_vm_detach(s->vm);
 	s->vm = NULL;
 	vmig_stream_destroy(s->stream);
@@ -130,6 +142,9 @@ static int vmig_session_worker(void *data)
 	vmig_ram_destroy(s->ram);
 	s->ram = NULL;
 	mutex_unlock(&s->io_lock);
+	/* Its controller died before the outcome: nobody else resumes. */
+	if (orphaned)
+		vmig_session_resume_stopped(s);
 
 	/* Dismissable (session-del) from the moment listeners hear the end. */
 	schedule_delayed_work(&s->linger, VMIG_SESSION_LINGER);
@@ -300,12 +315,33 @@ bool vmig_session_cancelled(struct vmig_session *s)
 	return READ_ONCE(s->cancel);
 }
 
+/*
+ * The cancel proper: never dismisses (an ended session's worker ignores
+ * it). Return: 0, or -EBUSY when a source has committed.
+ */
+static int vmig_session_stop(struct vmig_session *s)
+{
+	mutex_lock(&s->io_lock);
+	if (s->committed) {
+		mutex_unlock(&s->io_lock);
+		return -EBUSY;
+	}
+	WRITE_ONCE(s->cancel, true);
+	/* A ready destination answers the source "no" over the connection. */
+	if (s->stream && !s->ready)
+		vmig_stream_shutdown(s->stream);
+	mutex_unlock(&s->io_lock);
+	wake_up(&s->wq);
+	return 0;
+}
+
 /**
  * vmig_session_cancel() - ask a session's worker to stop, or dismiss it
  * @s: session (reference held by the caller)
  *
  * The worker notices at its next step, or at once if it is blocked on the
- * connection (which is shut down). A source VM keeps running. A session
+ * connection (which is shut down; a ready destination's is kept for its
+ * refusal). A source VM keeps running. A session
  * that has ended is unlisted at once instead of after its linger time.
  *
  * Context: process context.
@@ -321,17 +357,7 @@ int vmig_session_cancel(struct vmig_session *s)
 		vmig_session_discard(s);
 		return 0;
 	}
-	mutex_lock(&s->io_lock);
-	if (s->committed) {
-		mutex_unlock(&s->io_lock);
-		return -EBUSY;
-	}
-	WRITE_ONCE(s->cancel, true);
-	if (s->stream)
-		vmig_stream_shutdown(s->stream);
-	mutex_unlock(&s->io_lock);
-	wake_up(&s->wq);
-	return 0;
+	return vmig_session_stop(s);
 }
 
 /**
@@ -356,6 +382,154 @@ int vmig_session_commit(struct vmig_session *s)
 		s->committed = true;
 	mutex_unlock(&s->io_lock);
 	return ret;
+}
+
+/**
+ * vmig_session_switch_request() - hand the worker a switchover request
+ * @s: session; the caller holds @s->switch_mutex and checked the state
+ * @extack: receives the worker's reason on refusal
+ *
+ * A source's worker answers once its final pass is under way, a ready
+ * destination's once its acknowledgment went out (or could not).
+ *
+ * Context: netlink handler, may sleep; a fatal signal stops the wait.
+ * Return: the worker's answer, or -EINTR.
+ */
+int vmig_session_switch_request(struct vmig_session *s, struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	lockdep_assert_held(&s->switch_mutex);
+	reinit_completion(&s->switch_done);
+	spin_lock(&s->lock);
+	s->switch_req = true;
+	s->switch_time = ktime_get();
+	spin_unlock(&s->lock);
+	wake_up(&s->wq);
+	ret = wait_for_completion_killable(&s->switch_done);
+	if (ret) {
+		spin_lock(&s->lock);
+		s->switch_req = false;
+		spin_unlock(&s->lock);
+		return ret;
+	}
+	ret = s->switch_ret;
+	if (ret)
+		vmig_compat_extack_msg(extack, s->switch_why);
+	return ret;
+}
+
+/**
+ * vmig_session_switch_pending() - is a switchover request waiting?
+ * @s: session
+ *
+ * Return: true between vmig_session_switch_request() and the answer.
+ */
+bool vmig_session_switch_pending(struct vmig_session *s)
+{
+	bool req;
+
+	spin_lock(&s->lock);
+	req = s->switch_req;
+	spin_unlock(&s->lock);
+	return req;
+}
+
+/**
+ * vmig_session_switch_answer() - answer a pending switchover request
+ * @s: session, from its worker
+ * @ret: 0 or a negative errno
+ * @why: static text explaining @ret
+ *
+ * Does nothing when no request waits.
+ */
+void vmig_session_switch_answer(struct vmig_session *s, int ret, const char *why)
+{
+	spin_lock(&s->lock);
+	if (s->switch_req) {
+		s->switch_req = false;
+		s->switch_ret = ret;
+		s->switch_why = why;
+		complete(&s->switch_done);
+	}
+	spin_unlock(&s->lock);
+}
+
+/**
+ * vmig_session_resume_stopped() - resume what the controller stopped
+ * @s: session (reference held by the caller)
+ *
+ * For a source that ended failed or cancelled: the VM stays here, so the
+ * VMM and the stop-pid processes must run (SIGCONT; harmless when they
+ * run already). Nothing is done for any other role or outcome: after a
+ * done or unknown switchover the destination runs, or may run, the VM.
+ */
+void vmig_session_resume_stopped(struct vmig_session *s)
+{
+	enum vmig_state state = vmig_session_state(s, NULL, NULL, NULL);
+	u32 i;
+
+	if (s->role != VMIG_ROLE_SOURCE ||
+	    (state != VMIG_STATE_FAILED && state != VMIG_STATE_CANCELLED))
+		return;
+	for (i = 0; i < s->nr_stop_pids; i++)
+		kill_pid(s->stop_pids[i], SIGCONT, 1);
+	pr_debug("session %u: resumed %u stopped processes\n", s->id, s->nr_stop_pids);
+}
+
+/*
+ * The controller's socket closed. What it would have done on its way out
+ * is done here: a source not yet committed is cancelled (its worker then
+ * resumes the VMM), one that ended without the VM moving resumes it now; a
+ * destination not yet committed refuses the switchover (vmig_session_cancel
+ * keeps a ready destination's connection for that). A committed source
+ * runs on: the destination's answer decides, and the VMM stays stopped
+ * unless that answer is no. Storage moves run on (storage.rst).
+ */
+static void vmig_session_orphan(struct vmig_session *s)
+{
+	bool running;
+
+	mutex_lock(&s->io_lock);
+	WRITE_ONCE(s->orphaned, true);
+	mutex_unlock(&s->io_lock);
+	pr_debug("session %u: its controller is gone\n", s->id);
+	running = vmig_session_state(s, NULL, NULL, NULL) < VMIG_STATE_DONE;
+	if (!running)
+		vmig_session_resume_stopped(s);
+	else if (s->role != VMIG_ROLE_STORAGE)
+		vmig_session_stop(s);	/* its record must stay listed */
+	vmig_nl_session_notify(s);
+}
+
+/**
+ * vmig_session_owner_gone() - a netlink socket closed
+ * @net: its namespace
+ * @portid: its port
+ *
+ * Context: process context (the netlink release notifier), may sleep.
+ */
+void vmig_session_owner_gone(struct net *net, u32 portid)
+{
+	struct vmig_session *s;
+	unsigned long id = 0;
+
+	if (!portid)
+		return;
+	for (;;) {
+		rcu_read_lock();
+		xa_for_each_start(&vmig_sessions, id, s, id) {
+			if (s->owner_portid == portid && net_eq(read_pnet(&s->net), net) &&
+			    !READ_ONCE(s->orphaned) && kref_get_unless_zero(&s->ref))
+				break;
+		}
+		rcu_read_unlock();
+		if (!s)
+			return;
+		vmig_session_orphan(s);
+		vmig_session_put(s);
+		id++;
+	}
 }
 
 /**

@@ -19,6 +19,8 @@
 
 #include "state.h"
 
+struct netlink_ext_ack;
+struct pid;
 struct vmig_disk;
 struct vmig_ram;
 struct vmig_stream;
@@ -59,6 +61,11 @@ struct vmig_stats {
  * @role: source or destination; fixed at creation
  * @net: network namespace of the creator; sessions are visible only there
  * @vmm_pid: the VMM process, for reports
+ * @owner_portid: netlink port of the controller that started the session
+ *	(0 for none); its socket closing orphans the session
+ * @stop_pids: processes the controller stops at switchover (stop-pid),
+ *	resumed by vmig_session_resume_stopped(); references held
+ * @nr_stop_pids: entries in @stop_pids
  * @flags: VMIG_MIGRATE_FLAGS_*
  * @max_bandwidth: bytes per second, 0 for unlimited
  * @start: creation time
@@ -81,6 +88,9 @@ struct vmig_stats {
  * @committed: the source sent its END frame, under @io_lock: from then on
  *	the destination's answer alone decides the outcome, and a cancel
  *	(which would resume the source) is refused
+ * @ready: a destination received END, under @io_lock: a cancel from then
+ *	on keeps the connection, which carries the refusal to the source
+ * @orphaned: the controller's socket closed, under @io_lock
  * @switch_req: switchover requested and not yet answered
  * @switch_done: the worker's answer to a switchover request
  * @switch_ret: the answer: 0 (switchover under way) or a negative errno
@@ -97,6 +107,9 @@ struct vmig_session {
 	enum vmig_role role;
 	possible_net_t net;
 	pid_t vmm_pid;
+	u32 owner_portid;
+	struct pid *stop_pids[VMIG_MAX_STOP_PIDS];
+	u32 nr_stop_pids;
 	u32 flags;
 	u64 max_bandwidth;
 	ktime_t start;
@@ -117,6 +130,8 @@ struct vmig_session {
 	wait_queue_head_t wq;
 	bool cancel;
 	bool committed;
+	bool ready;
+	bool orphaned;
 	bool switch_req;
 	struct completion switch_done;
 	int switch_ret;
@@ -143,6 +158,11 @@ void vmig_session_set_state(struct vmig_session *s, enum vmig_state state,
 void vmig_session_update(struct vmig_session *s, const struct vmig_stats *st);
 bool vmig_session_cancelled(struct vmig_session *s);
 void vmig_session_discard(struct vmig_session *s);
+int vmig_session_switch_request(struct vmig_session *s, struct netlink_ext_ack *extack);
+bool vmig_session_switch_pending(struct vmig_session *s);
+void vmig_session_switch_answer(struct vmig_session *s, int ret, const char *why);
+void vmig_session_owner_gone(struct net *net, u32 portid);
+void vmig_session_resume_stopped(struct vmig_session *s);
 
 int vmig_session_init(void);
 void vmig_session_uninit(void);

@@ -411,3 +411,18 @@ int vmig_vm_vcpus_idle(struct vmig_vm *vm)
 			return -EBUSY;
 	return 0;
 }
+
+/**
+ * vmig_vm_vmm_alive() - does the VMM still run?
+ * @vm: the VM, entered by the calling worker (vmig_vm_enter())
+ *
+ * The worker's own reference on the VMM's address space is the last one
+ * once every VMM thread has exited (KVM's files pin the mm only through
+ * mm_count, not mm_users).
+ *
+ * Return: false once the VMM has exited.
+ */
+bool vmig_vm_vmm_alive(struct vmig_vm *vm)
+{
+	return atomic_read(&vm->mm->mm_users) > 1;
+}

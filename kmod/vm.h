@@ -82,5 +82,6 @@ u64 vmig_layout_pages(const struct vmig_layout *layout);
 int vmig_vm_dirty_mode(struct vmig_vm *vm, bool *manual_protect);
 int vmig_vm_vcpus_stopped(struct vmig_vm *vm);
 int vmig_vm_vcpus_idle(struct vmig_vm *vm);
+bool vmig_vm_vmm_alive(struct vmig_vm *vm);
 
 #endif /* _VMIG_VM_H */

@@ -57,7 +57,7 @@
 #define MIG_SWITCH_RETRIES	50	/* switchover refused with EAGAIN */
 #define MIG_TICK_MS		1000
 #define MIG_PROBE_MS		5000	/* silence before asking session-get */
-#define MIG_MAX_STOP_PIDS	16
+#define MIG_MAX_STOP_PIDS	(VMIG_MAX_STOP_PIDS - 1)	/* and the VMM */
 #define MIG_DEF_DISK_REGION	(64 * 1024)
 /* QEMU: the destination's verdict; it waits 60 s + 120 s itself (receive.c). */
 #define MIG_VERDICT_WAIT_MS	200000
@@ -317,6 +317,16 @@ static int migrate_start(struct mig *m)
 					   m->nr_msrs * sizeof(*m->msrs), m->msrs);
 	if (m->disk_fd >= 0)
 		fits &= vmig_sess_put_disk(req, m->disk_fd, m->disk_name);
+	/*
+	 * What this command stops, the kernel resumes should it die before
+	 * the commit. A QEMU is paused over QMP, not stopped: only --stop-pid.
+	 */
+	if (!m->qmp_path)
+		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_STOP_PID,
+					       (uint32_t)m->pid);
+	for (unsigned int i = 0; i < m->nr_stop; i++)
+		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_STOP_PID,
+					       (uint32_t)m->stop_pid[i]);
 	if (!fits) {
 		fprintf(stderr, "vmigctl: migrate-start: %u vCPUs and %u MSRs do not fit one request\n",
 			m->vm.nr_vcpus, m->nr_msrs);
@@ -473,6 +483,52 @@ static int proc_stopped(pid_t pid)
 }
 
 /*
+ * Should this command die, the kernel resumes (SIGCONT) what it stops: a
+ * process someone else stopped must not be part of that.
+ */
+static int mig_refuse_stopped(struct mig *m)
+{
+	unsigned int i;
+
+	if (!m->qmp_path && proc_stopped(m->pid) == 1) {
+		fprintf(stderr, "vmigctl: migrate: process %d is stopped (SIGSTOP): resume it first\n",
+			(int)m->pid);
+		return -1;
+	}
+	for (i = 0; i < m->nr_stop; i++) {
+		if (proc_stopped(m->stop_pid[i]) == 1) {
+			fprintf(stderr, "vmigctl: migrate: --stop-pid %d is stopped (SIGSTOP): resume it first\n",
+				(int)m->stop_pid[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The VMM exited (a zombie has exited too). */
+static bool mig_vmm_gone(struct mig *m)
+{
+	char path[32], buf[512];
+	const char *st;
+	ssize_t n;
+	int fd;
+
+	if (m->qmp_path)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)m->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	st = strrchr(buf, ')');
+	return st && (st[2] == 'Z' || st[2] == 'X');
+}
+
+/*
  * Send sig to the VMM and the --stop-pid processes, the VMM first.
  * Return: 0, or the pid that could not be signalled (errno set).
  */
@@ -540,7 +596,6 @@ static void mig_switchover(struct mig *m, const struct vmig_policy_decision *d)
 	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
 	struct timespec ms2 = { 0, 2 * 1000 * 1000 };
 	struct vmig_nl_error e;
-	struct nlmsghdr *req;
 	uint64_t deadline;
 	int attempt = 0;
 	bool gone;
@@ -586,9 +641,8 @@ again:
 		mig_cancel(m, "process %d exited", (int)p);
 		return;
 	}
-	req = vmig_nl_msg(&m->nl, VMIG_CMD_SWITCHOVER, 0);
-	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, m->f.id);
-	if (vmig_nl_talk(&m->nl, req, NULL, NULL, &e)) {
+	vmig_test_hold("after-stop");
+	if (vmig_sess_switchover(&m->nl, m->f.id, &e)) {
 		/*
 		 * A vCPU stopped inside an I/O read the VMM may not have served
 		 * yet: let the VMM run a moment and stop it again.
@@ -785,6 +839,7 @@ static int mig_done(struct mig *m)
 }
 
 static int mig_failed(struct mig *m, const char *result);
+static int mig_unknown(struct mig *m);
 
 /*
  * QEMU: vmig delivered the RAM and the source QEMU is paused. Its device
@@ -822,7 +877,7 @@ static int mig_qemu_done(struct mig *m)
 		mig_disk_restore(m);
 		vmig_follow_reason(&m->f, "%s", why);
 		mig_report(m, "unknown", "paused");
-		return VMIGCTL_FAIL;
+		return VMIGCTL_UNKNOWN;
 	}
 	/* Downtime as the guest sees it: paused here until it runs there. */
 	m->f.last.downtime_us = (vmig_now_ms() - m->qm.pause_ms) * 1000;
@@ -854,11 +909,14 @@ static int mig_failed(struct mig *m, const char *result)
 
 	if (!mig_resume_all(m))
 		fate = "stopped";
+	if (mig_vmm_gone(m))
+		fate = "gone";
 	if (vmig_throttle_undo(&m->thr))
 		mig_warn(m, "throttle: %s", m->thr.err);
 	mig_disk_restore(m);
-	mig_warn(m, "migration %s: %s; the VM %s on the source", result,
-		 m->f.reason, !strcmp(fate, "running") ? "keeps running" : "is stopped");
+	mig_warn(m, "migration %s: %s; the VM %s on the source", result, m->f.reason,
+		 !strcmp(fate, "running") ? "keeps running" :
+		 !strcmp(fate, "gone") ? "is gone (its VMM exited)" : "is stopped");
 	mig_report(m, result, fate);
 	return VMIGCTL_FAIL;
 }
@@ -876,6 +934,12 @@ static int mig_unresolved(struct mig *m)
 		vmig_follow_reason(&m->f, "cancelled");
 		return mig_failed(m, m->f.cancel_sent ? "cancelled" : "failed");
 	}
+	return mig_unknown(m);
+}
+
+/* The destination may run the VM: the source stays stopped, and says so. */
+static int mig_unknown(struct mig *m)
+{
 	if (vmig_throttle_undo(&m->thr))
 		mig_warn(m, "throttle: %s", m->thr.err);
 	mig_warn(m, "session %u: outcome of the switchover unknown (%s); process %d is left stopped%s: check 'vmigctl show %u', then resume it (kill -CONT) only if the destination does not run the VM",
@@ -886,7 +950,7 @@ static int mig_unresolved(struct mig *m)
 		mig_warn(m, "%s keeps its vmig-track table; once the session is gone: dmsetup reload %s --table '%s' && dmsetup resume %s",
 			 m->disk_dev, m->dm.name, m->dm.table, m->dm.name);
 	mig_report(m, "unknown", "stopped");
-	return VMIGCTL_FAIL;
+	return VMIGCTL_UNKNOWN;
 }
 
 static int mig_final(struct mig *m)
@@ -903,6 +967,10 @@ static int mig_final(struct mig *m)
 	case VMIG_STATE_FAILED:
 		vmig_sess_reason(s, m->f.reason, sizeof(m->f.reason));
 		return mig_failed(m, "failed");
+	case VMIG_STATE_UNKNOWN:
+		/* END went out, no answer came: the destination may run the VM. */
+		vmig_sess_reason(s, m->f.reason, sizeof(m->f.reason));
+		return mig_unknown(m);
 	default:
 		vmig_follow_reason(&m->f, "cancelled by another request (vmigctl cancel?)");
 		return mig_failed(m, "cancelled");
@@ -1150,7 +1218,7 @@ int migrate_main(int argc, char **argv)
 			qemumig_close(&m.qm);
 		return VMIGCTL_FAIL;
 	}
-	if (mig_open_stop_pids(&m))
+	if (mig_open_stop_pids(&m) || mig_refuse_stopped(&m))
 		goto out;
 	/* Nothing changes on the disk before the connection is up. */
 	if (m.disk_name && vmig_dm_read_linear(m.disk_dev, &m.dm, err, sizeof(err))) {

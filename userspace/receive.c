@@ -65,6 +65,7 @@ struct rcv {
 	char peer[INET6_ADDRSTRLEN + 8];
 	struct vmig_follow f;
 	uint64_t start_ms;
+	bool commit_sent;	/* switchover asked on the ready session */
 };
 
 static void usage(void)
@@ -369,6 +370,25 @@ static int rcv_final(struct rcv *r)
 	}
 }
 
+/*
+ * The kernel holds the whole VM and waits for this command to commit:
+ * its acknowledgment makes the source give the VM up, so commit only if
+ * this command will see it through (exit 0, after which the caller runs
+ * the VM). Dying before here, the kernel refuses the switchover instead.
+ */
+static void rcv_commit(struct rcv *r)
+{
+	struct vmig_nl_error e;
+
+	vmig_test_hold("before-commit");
+	r->commit_sent = true;
+	if (vmig_interrupted || r->f.cancel_sent)
+		return;
+	if (vmig_sess_switchover(&r->nl, r->f.id, &e))
+		vmig_follow_reason(&r->f, "commit: %s (%s)", e.msg[0] ? e.msg : "refused",
+				   strerror(e.err));
+}
+
 static int rcv_loop(struct rcv *r)
 {
 	struct pollfd pfd = { .fd = mnl_socket_get_fd(r->ev.sock), .events = POLLIN };
@@ -380,6 +400,10 @@ static int rcv_loop(struct rcv *r)
 			vmig_follow_probe(&r->f);
 		if (r->f.have_final)
 			return rcv_final(r);
+		if (r->f.last.state == VMIG_STATE_READY && !r->commit_sent) {
+			rcv_commit(r);
+			continue;
+		}
 		if (r->f.lost) {
 			/* A QEMU has not loaded the device state: it cannot run the VM. */
 			rcv_qemu_fail(r);

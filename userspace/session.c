@@ -31,6 +31,9 @@ static int sess_attr(const struct nlattr *a, void *data)
 			 mnl_attr_get_str(a));
 		s->present |= 1ULL << type;
 		return MNL_CB_OK;
+	case VMIG_A_SESSION_CONTROLLER_GONE:
+		s->present |= 1ULL << type;
+		return MNL_CB_OK;
 	case VMIG_A_SESSION_ID:
 		u32 = &s->id;
 		break;
@@ -193,7 +196,7 @@ void vmig_sess_merge(struct vmig_sess *dst, const struct vmig_sess *src)
 bool vmig_sess_final(uint32_t state)
 {
 	return state == VMIG_STATE_DONE || state == VMIG_STATE_FAILED ||
-	       state == VMIG_STATE_CANCELLED;
+	       state == VMIG_STATE_CANCELLED || state == VMIG_STATE_UNKNOWN;
 }
 
 /* A failed session's reason: the kernel's words, then its errno. */
@@ -276,6 +279,18 @@ int vmig_sess_get(struct vmig_nl *nl, uint32_t id, struct vmig_sess *s,
 	memset(s, 0, sizeof(*s));
 	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, id);
 	return vmig_nl_talk(nl, req, sess_get_cb, s, e);
+}
+
+/*
+ * Switchover on a source session; commit on a ready destination session.
+ * Return: 0, or a positive errno with e filled.
+ */
+int vmig_sess_switchover(struct vmig_nl *nl, uint32_t id, struct vmig_nl_error *e)
+{
+	struct nlmsghdr *req = vmig_nl_msg(nl, VMIG_CMD_SWITCHOVER, 0);
+
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, id);
+	return vmig_nl_talk(nl, req, NULL, NULL, e);
 }
 
 /* Return: 0, or a positive errno with e filled. */

@@ -46,6 +46,7 @@ int vmig_events_drain(struct vmig_nl *ev, uint32_t id, vmig_sess_cb cb,
 		      void *data);
 int vmig_sess_get(struct vmig_nl *nl, uint32_t id, struct vmig_sess *s,
 		  struct vmig_nl_error *e);
+int vmig_sess_switchover(struct vmig_nl *nl, uint32_t id, struct vmig_nl_error *e);
 int vmig_sess_del(struct vmig_nl *nl, uint32_t id, struct vmig_nl_error *e);
 int vmig_sess_dismiss(struct vmig_nl *nl, uint32_t id, struct vmig_nl_error *e);
 void vmig_sess_json(const struct vmig_sess *s);

@@ -30,6 +30,8 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 			       (unsigned long long)s.disk_bytes,
 			       (unsigned long long)s.disk_sent_bytes,
 			       (unsigned long long)s.disk_dirty_bytes);
+		if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_CONTROLLER_GONE))
+			printf(",\"controller_gone\":true");
 		printf("}");
 	} else {
 		printf("session %u: %s %s pid %u", s.id, vmigctl_role_name(s.role),
@@ -41,6 +43,8 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 			       vmig_fmt_short(dirty, sizeof(dirty), s.disk_dirty_bytes));
 		if (s.error)
 			printf(" error %s", strerror(-s.error));
+		if (VMIG_SESS_HAS(&s, VMIG_A_SESSION_CONTROLLER_GONE))
+			printf(" (controller gone)");
 		printf("\n");
 	}
 	st->count++;

@@ -253,10 +253,12 @@ static void vmig_on_signal(int sig)
 }
 
 /*
- * SIGINT/SIGTERM only set vmig_interrupted; the caller cancels cleanly.
- * SA_RESTART keeps a netlink request from failing half way with EINTR (its
- * outcome would be unknown); poll() is never restarted, so an event loop
- * still wakes up at once.
+ * SIGINT, SIGTERM and SIGHUP (the operator's ssh session dropped) only set
+ * vmig_interrupted; the caller cancels cleanly. SIGPIPE is ignored: output
+ * into a closed pipe (vmigctl ... | head) fails with EPIPE instead of
+ * killing the controller mid-migration. SA_RESTART keeps a netlink request
+ * from failing half way with EINTR (its outcome would be unknown); poll()
+ * is never restarted, so an event loop still wakes up at once.
  */
 void vmig_signals_install(void)
 {
@@ -268,6 +270,9 @@ void vmig_signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 /*

@@ -40,9 +40,11 @@ static const char *const vmigctl_states[] = {
 	[VMIG_STATE_NEW] = "new",
 	[VMIG_STATE_PRECOPY] = "precopy",
 	[VMIG_STATE_SWITCHOVER] = "switchover",
+	[VMIG_STATE_READY] = "ready",
 	[VMIG_STATE_DONE] = "done",
 	[VMIG_STATE_FAILED] = "failed",
 	[VMIG_STATE_CANCELLED] = "cancelled",
+	[VMIG_STATE_UNKNOWN] = "unknown",
 };
 
 const char *vmigctl_state_name(unsigned int state)

@@ -8,6 +8,7 @@
 #define VMIGCTL_OK	0
 #define VMIGCTL_FAIL	1
 #define VMIGCTL_USAGE	2
+#define VMIGCTL_UNKNOWN	3	/* the outcome cannot be known: the VM is left stopped */
 
 extern bool vmigctl_json;
 

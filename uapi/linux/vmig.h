@@ -10,6 +10,9 @@
 #define VMIG_FAMILY_VERSION	1
 
 #define VMIG_API_VERSION	1
+#define VMIG_LINGER_S		3600
+#define VMIG_MAX_STOP_PIDS	16
+#define VMIG_COMMIT_TIMEOUT_S	30
 
 /**
  * enum vmig_feature - Capabilities of the loaded module.
@@ -52,16 +55,21 @@ enum vmig_role {
 };
 
 /**
- * enum vmig_state - Life cycle of a session; done, failed and cancelled are
- *   final.
+ * enum vmig_state - Life cycle of a session; done, failed, cancelled and
+ *   unknown are final. A destination holding the whole VM is ready until its
+ *   controller commits (switchover). A source that sent the end of the VM
+ *   state and heard no answer ends unknown: the destination may run the VM, so
+ *   the source must stay stopped.
  */
 enum vmig_state {
 	VMIG_STATE_NEW,
 	VMIG_STATE_PRECOPY,
 	VMIG_STATE_SWITCHOVER,
+	VMIG_STATE_READY,
 	VMIG_STATE_DONE,
 	VMIG_STATE_FAILED,
 	VMIG_STATE_CANCELLED,
+	VMIG_STATE_UNKNOWN,
 };
 
 /**
@@ -122,6 +130,8 @@ enum {
 	VMIG_A_SESSION_DISK_DIRTY_BYTES,
 	VMIG_A_SESSION_RAM_HVA,
 	VMIG_A_SESSION_RAM_SIZE,
+	VMIG_A_SESSION_STOP_PID,
+	VMIG_A_SESSION_CONTROLLER_GONE,
 
 	__VMIG_A_SESSION_MAX,
 	VMIG_A_SESSION_MAX = (__VMIG_A_SESSION_MAX - 1)
