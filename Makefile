@@ -109,7 +109,7 @@ gen-check: Documentation/netlink/genetlink-legacy.yaml
 vmigctl: $(BUILD)/vmigctl
 $(BUILD)/vmigctl: $(VMIGCTL_SRCS) $(wildcard userspace/*.h) uapi/linux/vmig.h
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_USER) $(VMIGCTL_SRCS) -lmnl -ljansson -lm -o $@
+	$(CC) $(CFLAGS_USER) $(VMIGCTL_SRCS) -lmnl -ljansson -lgnutls -lm -o $@
 
 # Pure userspace unit tests run on the host (selftests/run.sh runs build/*_unittest).
 unittests: $(BUILD)/policy_unittest $(BUILD)/qmp_unittest

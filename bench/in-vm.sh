@@ -148,11 +148,11 @@ vmig_run() {	# vmig_run MIB VCPUS [vmigctl migrate options]
 	local mib=$1 vcpus=$2 b0 b1 t0 t1 sh dh
 	shift 2
 	fresh_dst "$mib" "$vcpus" || return 1
-	start_listener recv vmigctl receive --pid "$dst_pid" \
+	start_listener recv vmigctl receive $VMIG_TEST_AUTH --pid "$dst_pid" \
 		--listen $VMIG_DST_IP:$MIG_PORT || return 1
 	local recv=$bg
 	b0=$(busy); t0=$(now_ms)
-	in_src vmigctl -j migrate --pid "$src_pid" --to $VMIG_DST_IP:$MIG_PORT \
+	in_src vmigctl -j migrate $VMIG_TEST_AUTH --pid "$src_pid" --to $VMIG_DST_IP:$MIG_PORT \
 		--keep-source "$@" > "$T/mig.out" 2> "$T/mig.err"
 	wait $recv
 	m_recv_rc=$?
@@ -180,6 +180,7 @@ ip link set lo up
 if grep -qw svm /proc/cpuinfo; then kvm=kvm_amd; else kvm=kvm_intel; fi
 modprobe $kvm nested=1 || { echo "bench: cannot load $kvm"; exit 1; }
 modprobe veth 2>/dev/null
+modprobe tls 2>/dev/null
 # insmod does not resolve dependencies (kvm, dm-mod ...): load them first.
 ko=$VMIG_BUILD/$(uname -r)/vmig.ko
 for dep in $(modinfo -F depends "$ko" | tr ',' ' '); do modprobe "$dep"; done

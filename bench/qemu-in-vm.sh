@@ -44,11 +44,11 @@ run() {
 		bytes=$(json "$out" 'd["ram"]["transferred"]')
 		down=$(json "$out" 'd["downtime"]')
 	else
-		vmigctl receive --qmp "$(qemu_qmp_path dst)" --listen 127.0.0.1:$PORT \
+		vmigctl receive $VMIG_TEST_AUTH --qmp "$(qemu_qmp_path dst)" --listen 127.0.0.1:$PORT \
 			--timeout 300 > "$T/recv.out" 2> "$T/recv.err" &
 		local rp=$!
 		for _ in $(seq 100); do grep -q listening "$T/recv.err" && break; sleep 0.1; done
-		out=$(vmigctl -j migrate --qmp "$(qemu_qmp_path src)" --to 127.0.0.1:$PORT \
+		out=$(vmigctl -j migrate $VMIG_TEST_AUTH --qmp "$(qemu_qmp_path src)" --to 127.0.0.1:$PORT \
 			--downtime-ms 300 2> "$T/mig.err" | grep '"report"')
 		wait $rp
 		t1=$(now_ms); b1=$(busy)
@@ -71,6 +71,7 @@ run() {
 
 qemu_kvm_up && qemu_net_up || { echo "bench: no KVM or network in the test VM"; exit 2; }
 modprobe dm-mod 2> /dev/null
+modprobe tls 2> /dev/null
 [ -e /sys/module/vmig ] || insmod "$top/build/$(uname -r)/vmig.ko" dyndbg=+p || exit 2
 echo "== vmig+QEMU vs QEMU's own migration: ${QEMU_MEM:-256} MiB guest, virtio-net, 2 MiB/s flood in, $REPS runs each"
 : > "$T/qemu"; : > "$T/vmig"

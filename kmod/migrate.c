@@ -610,7 +610,6 @@ out:
 		ret = -ECANCELED;
 		why = NULL;
 	}
-	vmig_session_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
 	if (!ret)
 		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
 	else if (unknown)
@@ -619,6 +618,8 @@ out:
 		vmig_session_set_state(s, VMIG_STATE_CANCELLED, 0, NULL);
 	else
 		vmig_session_set_state(s, VMIG_STATE_FAILED, ret, why);
+	/* After the final state: a later request is refused, not left waiting. */
+	vmig_session_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
 }
 
 /**

@@ -324,11 +324,18 @@ static int vmig_nl_attach(struct genl_info *info, bool need_sock,
 	}
 	*stream = NULL;
 	if (need_sock) {
+		u32 flags = info->attrs[VMIG_A_SESSION_FLAGS] ?
+			    nla_get_u32(info->attrs[VMIG_A_SESSION_FLAGS]) : 0;
+
 		*stream = vmig_stream_create(nla_get_u32(info->attrs[VMIG_A_SESSION_SOCK_FD]),
-					     &ret);
+					     flags & VMIG_MIGRATE_FLAGS_INSECURE, &ret);
 		if (!*stream) {
-			vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_SOCK_FD],
-				       "sock-fd is not a connected TCP socket");
+			if (ret == -EKEYREJECTED)
+				vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_SOCK_FD],
+					       "sock-fd is not under kTLS; only the insecure flag lets plain TCP carry a VM");
+			else
+				vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_SOCK_FD],
+					       "sock-fd is not a connected TCP socket");
 			vmig_vm_detach(*vm);
 			goto out_free;
 		}
@@ -681,6 +688,6 @@ err_unregister_notifier:
  */
 void vmig_netlink_uninit(void)
 {
-	genl_unregister_family(&vmig_nl_family);
 	netlink_unregister_notifier(&vmig_nl_notifier);
+	genl_unregister_family(&vmig_nl_family);
 }

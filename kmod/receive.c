@@ -34,6 +34,7 @@
 
 #define VMIG_RECV_TIMEOUT	(600 * HZ)
 #define VMIG_COMMIT_POLL	(HZ / 5)	/* how often the VMM is checked */
+#define VMIG_TAMPERED		"a TLS record failed authentication: the stream was altered in flight"
 
 /*
  * The whole VM is here: wait for the controller's commit (switchover on
@@ -58,8 +59,19 @@ static int vmig_receive_await_commit(struct vmig_session *s, const char **why)
 			       "the controller exited before committing" : NULL;
 			return -ECANCELED;
 		}
-		if (vmig_session_switch_pending(s))
-			return 0;
+		if (vmig_session_switch_pending(s)) {
+			/*
+			 * The commit point: from here a cancel is refused
+			 * (-EBUSY), as on a source that sent END.
+			 */
+			mutex_lock(&s->io_lock);
+			if (!s->cancel)
+				s->committed = true;
+			mutex_unlock(&s->io_lock);
+			if (s->committed)
+				return 0;
+			continue;
+		}
 		if (!vmig_vm_vmm_alive(s->vm)) {
 			*why = "the destination VMM exited";
 			return -ESRCH;
@@ -309,6 +321,7 @@ void vmig_receive_run(struct vmig_session *s)
 		ret = vmig_stream_recv_hdr(st, &type, &len);
 		if (ret) {
 			why = ret == -EBADMSG ? "corrupt frame header" :
+			      ret == -EKEYREJECTED ? VMIG_TAMPERED :
 			      "connection to the source lost";
 			break;
 		}
@@ -380,6 +393,8 @@ void vmig_receive_run(struct vmig_session *s)
 			ret = -EBADMSG;
 		}
 		if (ret) {
+			if (ret == -EKEYREJECTED)
+				why = VMIG_TAMPERED;
 			if (!why)
 				why = vmig_receive_conn_lost(ret) ?
 				      "connection to the source lost" :
@@ -406,11 +421,12 @@ out:
 	/* As on the source: a receive our cancel cut short is the cancel. */
 	if (ret && vmig_session_cancelled(s))
 		ret = -ECANCELED;
-	vmig_session_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
 	if (!ret)
 		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
 	else if (ret == -ECANCELED)
 		vmig_session_set_state(s, VMIG_STATE_CANCELLED, 0, NULL);
 	else
 		vmig_session_set_state(s, VMIG_STATE_FAILED, ret, why);
+	/* After the final state: a later request is refused, not left waiting. */
+	vmig_session_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
 }

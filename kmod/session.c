@@ -277,16 +277,16 @@ void vmig_session_set_state(struct vmig_session *s, enum vmig_state state,
 	bool changed = false;
 
 	spin_lock(&s->lock);
-	if (s->state < VMIG_STATE_DONE) {
+	if (!vmig_state_final(s->state)) {
 		s->state = state;
 		s->error = error;
 		s->why = why;
 		changed = true;
 	}
 	spin_unlock(&s->lock);
-	if (changed && state < VMIG_STATE_DONE)
+	if (changed && !vmig_state_final(state))
 		vmig_nl_session_notify(s);
-	if (changed && state >= VMIG_STATE_DONE)
+	if (changed && vmig_state_final(state))
 		pr_debug("session %u ended: state %d error %d%s%s\n", s->id, state,
 			 error, why ? ": " : "", why ?: "");
 }
@@ -350,7 +350,7 @@ static int vmig_session_stop(struct vmig_session *s)
  */
 int vmig_session_cancel(struct vmig_session *s)
 {
-	if (vmig_session_state(s, NULL, NULL, NULL) >= VMIG_STATE_DONE) {
+	if (vmig_state_final(vmig_session_state(s, NULL, NULL, NULL))) {
 		/* Listed until its worker is gone, then until linger or now. */
 		if (!cancel_delayed_work(&s->linger))
 			return -EALREADY;
@@ -402,6 +402,12 @@ int vmig_session_switch_request(struct vmig_session *s, struct netlink_ext_ack *
 	lockdep_assert_held(&s->switch_mutex);
 	reinit_completion(&s->switch_done);
 	spin_lock(&s->lock);
+	/* The worker answers what is pending after its final state. */
+	if (vmig_state_final(s->state)) {
+		spin_unlock(&s->lock);
+		NL_SET_ERR_MSG_MOD(extack, "the session has ended");
+		return -ESHUTDOWN;
+	}
 	s->switch_req = true;
 	s->switch_time = ktime_get();
 	spin_unlock(&s->lock);
@@ -494,7 +500,7 @@ static void vmig_session_orphan(struct vmig_session *s)
 	WRITE_ONCE(s->orphaned, true);
 	mutex_unlock(&s->io_lock);
 	pr_debug("session %u: its controller is gone\n", s->id);
-	running = vmig_session_state(s, NULL, NULL, NULL) < VMIG_STATE_DONE;
+	running = !vmig_state_final(vmig_session_state(s, NULL, NULL, NULL));
 	if (!running)
 		vmig_session_resume_stopped(s);
 	else if (s->role != VMIG_ROLE_STORAGE)

@@ -85,9 +85,10 @@ struct vmig_stats {
  * @msrs: MSRs to carry (source only)
  * @wq: the worker waits here for @switch_req or @cancel
  * @cancel: set once by session-del, under @io_lock
- * @committed: the source sent its END frame, under @io_lock: from then on
+ * @committed: under @io_lock. A source sent its END frame: from then on
  *	the destination's answer alone decides the outcome, and a cancel
- *	(which would resume the source) is refused
+ *	(which would resume the source) is refused. A destination took its
+ *	controller's commit: its ACK goes out, a cancel is refused.
  * @ready: a destination received END, under @io_lock: a cancel from then
  *	on keeps the connection, which carries the refusal to the source
  * @orphaned: the controller's socket closed, under @io_lock
@@ -158,6 +159,14 @@ void vmig_session_set_state(struct vmig_session *s, enum vmig_state state,
 void vmig_session_update(struct vmig_session *s, const struct vmig_stats *st);
 bool vmig_session_cancelled(struct vmig_session *s);
 void vmig_session_discard(struct vmig_session *s);
+
+/* Done, failed, cancelled, unknown: a state never left again. */
+static inline bool vmig_state_final(enum vmig_state state)
+{
+	return state == VMIG_STATE_DONE || state == VMIG_STATE_FAILED ||
+	       state == VMIG_STATE_CANCELLED || state == VMIG_STATE_UNKNOWN;
+}
+
 int vmig_session_switch_request(struct vmig_session *s, struct netlink_ext_ack *extack);
 bool vmig_session_switch_pending(struct vmig_session *s);
 void vmig_session_switch_answer(struct vmig_session *s, int ret, const char *why);

@@ -16,25 +16,52 @@
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
+#include <net/inet_connection_sock.h>
 #include <net/sock.h>
+#include <net/tcp.h>
+#include <net/tls.h>
 
 #include "compat/compat.h"
 #include "stream.h"
 
 static atomic_t vmig_stream_ids = ATOMIC_INIT(0);
 
+/*
+ * Is the socket under kTLS in both directions? The controller did the TLS
+ * handshake and handed the record keys to the socket; from then on every
+ * byte vmig sends or receives is encrypted and authenticated by the TLS
+ * ULP underneath, sendpage / MSG_SPLICE_PAGES included.
+ */
+static bool vmig_stream_is_ktls(struct sock *sk)
+{
+	const struct tcp_ulp_ops *ulp;
+	struct tls_context *ctx;
+	bool ret = false;
+
+	lock_sock(sk);
+	ulp = inet_csk(sk)->icsk_ulp_ops;
+	if (ulp && !strcmp(ulp->name, "tls")) {
+		ctx = tls_get_ctx(sk);
+		ret = ctx && ctx->tx_conf != TLS_BASE && ctx->rx_conf != TLS_BASE;
+	}
+	release_sock(sk);
+	return ret;
+}
+
 /**
  * vmig_stream_create() - take a connected TCP socket from an fd
  * @fd: the fd in the caller's table
- * @err: out: negative errno on failure
+ * @insecure: accept a socket that is not under kTLS
+ * @err: out: negative errno on failure (-EKEYREJECTED: not under kTLS)
  *
  * Context: the netlink caller's process context.
  * Return: the stream or NULL.
  */
-struct vmig_stream *vmig_stream_create(int fd, int *err)
+struct vmig_stream *vmig_stream_create(int fd, bool insecure, int *err)
 {
 	struct vmig_stream *st;
 	struct socket *sock;
+	bool tls;
 
 	sock = sockfd_lookup(fd, err);
 	if (!sock)
@@ -44,11 +71,17 @@ struct vmig_stream *vmig_stream_create(int fd, int *err)
 		*err = -EPROTOTYPE;
 		goto err_put_sock;
 	}
+	tls = vmig_stream_is_ktls(sock->sk);
+	if (!insecure && !tls) {
+		*err = -EKEYREJECTED;
+		goto err_put_sock;
+	}
 	st = kzalloc(sizeof(*st), GFP_KERNEL);
 	if (!st) {
 		*err = -ENOMEM;
 		goto err_put_sock;
 	}
+	st->tls = tls;
 	st->sock = sock;
 	st->zerocopy = true;
 	st->id = atomic_inc_return(&vmig_stream_ids);
@@ -239,6 +272,9 @@ static int vmig_stream_recv_iter(struct vmig_stream *st, struct msghdr *msg,
 		ret = sock_recvmsg(st->sock, msg, MSG_WAITALL | MSG_NOSIGNAL);
 		if (ret == 0)
 			return -ECONNRESET;
+		/* kTLS: a record whose tag does not verify was altered in flight. */
+		if (ret == -EBADMSG && st->tls)
+			return -EKEYREJECTED;
 		if (ret < 0)
 			return ret;
 		st->rx_bytes += ret;

@@ -34,9 +34,10 @@ struct vmig_stream {
 	u64 tx_bytes;
 	u64 rx_bytes;
 	bool zerocopy;
+	bool tls;
 };
 
-struct vmig_stream *vmig_stream_create(int fd, int *err);
+struct vmig_stream *vmig_stream_create(int fd, bool insecure, int *err);
 void vmig_stream_destroy(struct vmig_stream *st);
 void vmig_stream_shutdown(struct vmig_stream *st);
 void vmig_stream_set_timeout(struct vmig_stream *st, long jiffies);

@@ -416,9 +416,10 @@ int vmig_vm_vcpus_idle(struct vmig_vm *vm)
  * vmig_vm_vmm_alive() - does the VMM still run?
  * @vm: the VM, entered by the calling worker (vmig_vm_enter())
  *
- * The worker's own reference on the VMM's address space is the last one
- * once every VMM thread has exited (KVM's files pin the mm only through
- * mm_count, not mm_users).
+ * The worker's own reference on the VMM's address space (vmig_vm_attach's
+ * mmget) is the last one once every VMM thread has exited: KVM's files pin
+ * the mm only through mm_count. Another holder of mm_users (a second vmig
+ * session on the same VMM) hides the exit until it lets go.
  *
  * Return: false once the VMM has exited.
  */

@@ -75,7 +75,7 @@ fresh() {
 migrate_bg() {
 	rm -f "$T/mig.rc" "$T/mig.pid"
 	( in_src sh -c 'echo $$ > "$0"; exec "$@"' "$T/mig.pid" \
-		vmigctl migrate --pid "$src_pid" --to $VMIG_DST_IP:$PORT --keep-source "$@" \
+		vmigctl migrate $VMIG_TEST_AUTH --pid "$src_pid" --to $VMIG_DST_IP:$PORT --keep-source "$@" \
 		> "$T/mig.out" 2> "$T/mig.err"; echo $? > "$T/mig.rc" ) &
 	mig_job=$!
 	for _ in $(seq 50); do [ -s "$T/mig.pid" ] && return 0; sleep 0.1; done

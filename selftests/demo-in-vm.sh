@@ -17,6 +17,7 @@ modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
 mkdir -p "/lib/modules/$(uname -r)/extra"
 cp "$VMIG_BUILD/$(uname -r)/vmig.ko" "/lib/modules/$(uname -r)/extra/"
 depmod -a && modprobe vmig || exit 1
+modprobe tls	# kTLS: every migration connection is TLS 1.3 under the kernel
 echo "== vmig.ko loaded: $(vmigctl version)"
 # A real VM: Debian's kernel under QEMU with virtio-net and virtio-blk
 # (selftests/lib/qemu.sh), streaming sequence numbers to this host over TCP
@@ -41,11 +42,11 @@ echo "== destination QEMU pid $(qemu_guest_pid dst): -incoming defer"
 echo "== a TCP stream from the guest (1 line per ms) and a 2 MiB/s flood into it are running"
 sleep 2
 qemu_seqsink_reset
-vmigctl receive --qmp "$(qemu_qmp_path dst)" --listen 127.0.0.1:7411 2> /tmp/recv.err &
+vmigctl receive --psk-file "$VMIG_PSK" --qmp "$(qemu_qmp_path dst)" --listen 127.0.0.1:7411 2> /tmp/recv.err &
 recv=$!
 sleep 0.5
-echo "== vmigctl migrate --qmp $(qemu_qmp_path src) --to 127.0.0.1:7411 --downtime-ms 300"
-vmigctl migrate --qmp "$(qemu_qmp_path src)" --to 127.0.0.1:7411 --downtime-ms 300
+echo "== vmigctl migrate --psk-file $VMIG_PSK --qmp $(qemu_qmp_path src) --to 127.0.0.1:7411 --downtime-ms 300"
+vmigctl migrate --psk-file "$VMIG_PSK" --qmp "$(qemu_qmp_path src)" --to 127.0.0.1:7411 --downtime-ms 300
 rc=$?
 wait $recv
 rrc=$?

@@ -244,7 +244,7 @@ else
 fi
 
 mkdm holder "0 8 linear /dev/ram1 0"
-in_dst timeout 20 vmigctl receive --pid "$dst_pid" --listen $VMIG_DST_IP:$PORT --disk /dev/ram1 \
+in_dst timeout 20 vmigctl receive $VMIG_TEST_AUTH --pid "$dst_pid" --listen $VMIG_DST_IP:$PORT --disk /dev/ram1 \
 	> "$T/recv.out" 2> "$T/recv.err"
 rrc=$?
 if [ $rrc = 1 ] && grep -q "disk /dev/ram1 is in use" "$T/recv.err" &&
@@ -336,7 +336,7 @@ bad=0
 craft() {	# craft KIND WANT DISKNAME DISKSIZE [receive options]
 	local kind=$1 want=$2 dname=$3 dsize=$4
 	shift 4
-	start_receive "$@" || { bad=1; return; }
+	start_receive --insecure "$@" || { bad=1; return; }
 	in_src python3 "$top/selftests/wire_craft.py" $VMIG_DST_IP $PORT "$kind" 16M 1 \
 		"$dname" "$dsize" > "$T/craft.out" 2>&1
 	rrc=$(wait_receive 100)

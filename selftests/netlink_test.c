@@ -288,17 +288,36 @@ FIXTURE_TEARDOWN(ram)
 }
 
 /* migrate-start of our VM over our socket with ram-hva/-size as given. */
-static int ram_start(struct vmig_nl *nl, struct vmig_nl_error *e, int vm,
-		     int sock, const void *hva, uint64_t size, bool with_size)
+static int ram_start_flags(struct vmig_nl *nl, struct vmig_nl_error *e, int vm,
+			   int sock, const void *hva, uint64_t size, bool with_size,
+			   bool insecure)
 {
 	struct nlmsghdr *req = vmig_nl_msg(nl, VMIG_CMD_MIGRATE_START, 0);
 
 	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, vm);
 	mnl_attr_put_u32(req, VMIG_A_SESSION_SOCK_FD, sock);
+	/* A socketpair-like loopback pair: plain TCP, so said so. */
+	if (insecure)
+		mnl_attr_put_u32(req, VMIG_A_SESSION_FLAGS, VMIG_MIGRATE_FLAGS_INSECURE);
 	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_HVA, (uintptr_t)hva);
 	if (with_size)
 		mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_SIZE, size);
 	return vmig_nl_talk(nl, req, NULL, NULL, e);
+}
+
+static int ram_start(struct vmig_nl *nl, struct vmig_nl_error *e, int vm,
+		     int sock, const void *hva, uint64_t size, bool with_size)
+{
+	return ram_start_flags(nl, e, vm, sock, hva, size, with_size, true);
+}
+
+/* Secure by default: a plain TCP socket carries no VM unless told so. */
+TEST_F(ram, plain_tcp_without_insecure_is_refused)
+{
+	EXPECT_EQ(EKEYREJECTED, ram_start_flags(&self->nl, &self->e, self->vm, self->sock,
+						self->shm, self->len, true, false));
+	EXPECT_STREQ("vmig: sock-fd is not under kTLS; only the insecure flag lets plain TCP carry a VM",
+		     self->e.msg);
 }
 
 TEST_F(ram, hva_without_size_is_refused)

@@ -5,7 +5,7 @@
 # memory, streaming 1 ms sequence numbers to the test VM while a flood
 # comes in (device writes into guest RAM during pre-copy) and reading its
 # disk. The guest, bridge and helpers are lib/qemu.sh's (diagram there);
-# vmigctl migrate --qmp / receive --qmp run in the test VM's namespace.
+# vmigctl migrate --qmp / receive --qmp (with the tests' key, lib/psk.sh) run in the test VM's namespace.
 #
 # Needs the test VM on multi-threaded TCG (run.sh starts it so): a nested
 # guest makes no progress under single-threaded TCG (qemu/README). A guest
@@ -74,7 +74,7 @@ migrate_held() {
 	  cmp -s /dev/shm/vmig-src-ram /dev/shm/vmig-dst-ram; echo $? > "$T/cmp"
 	  qm_release before-load ) &
 	local checker=$!
-	vmigctl migrate --qmp "$(qemu_qmp_path src)" --to 127.0.0.1:$PORT \
+	vmigctl migrate $VMIG_TEST_AUTH --qmp "$(qemu_qmp_path src)" --to 127.0.0.1:$PORT \
 		--downtime-ms 300 "$@" > "$T/mig.out" 2> "$T/mig.err"
 	mig_rc=$?
 	recv_rc=$(qm_wait_recv)

@@ -108,7 +108,7 @@ wait_recv() { qm_wait_recv 1200; }
 
 # migrate [OPTIONS]: vmigctl migrate --qmp for QEMU src; status in $mig_rc.
 migrate() {
-	in_src vmigctl migrate --qmp "$T/src.qmp" --to $VMIG_DST_IP:$PORT "$@" \
+	in_src vmigctl migrate $VMIG_TEST_AUTH --qmp "$T/src.qmp" --to $VMIG_DST_IP:$PORT "$@" \
 		> "$T/mig.out" 2> "$T/mig.err"
 	mig_rc=$?
 }
@@ -257,7 +257,7 @@ destination_without_incoming_refused() {
 	cleanup_one
 	netns_up && qstart src file && qstart dst file ||
 		{ fail "$FUNCNAME" "setup"; return; }
-	( in_dst vmigctl receive --qmp "$T/dst.qmp" --listen $VMIG_DST_IP:$PORT \
+	( in_dst vmigctl receive $VMIG_TEST_AUTH --qmp "$T/dst.qmp" --listen $VMIG_DST_IP:$PORT \
 		> "$T/recv.out" 2> "$T/recv.err"; echo $? > "$T/recv.rc" )
 	if [ "$(cat "$T/recv.rc")" = 1 ] && grep -q -- "-incoming defer" "$T/recv.err" &&
 	   [ "$(qstatus dst)" = running ] && sessions_gone; then
@@ -382,7 +382,7 @@ disk_moves_with_qemu() {
 # --pid relies on KVM's dirty log alone, which misses QEMU's device writes.
 pid_mode_refuses_qemu() {
 	fresh || { fail "$FUNCNAME" "setup"; return; }
-	in_src vmigctl migrate --pid "$(qpid src)" --to $VMIG_DST_IP:$PORT \
+	in_src vmigctl migrate $VMIG_TEST_AUTH --pid "$(qpid src)" --to $VMIG_DST_IP:$PORT \
 		> "$T/mig.out" 2> "$T/mig.err"
 	mig_rc=$?
 	if [ "$mig_rc" = 1 ] && grep -q "is QEMU.*migrate it with --qmp" "$T/mig.err" &&

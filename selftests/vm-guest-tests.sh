@@ -18,6 +18,7 @@ modprobe "$kvm" nested=1 || echo "# $kvm did not load"
 "$top/selftests/lib/tvmm-hold-keys.sh"
 # vmig.ko uses device-mapper's exports (the vmig-track target).
 modprobe dm-mod 2>/dev/null
+modprobe tls 2>/dev/null
 if insmod "$build/$(uname -r)/vmig.ko" dyndbg=+p; then
 	result ok "guest_vm: module_loads"
 else

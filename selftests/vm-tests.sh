@@ -20,6 +20,7 @@ modprobe "$kvm" nested=1 || echo "# $kvm did not load"
 "$top/selftests/lib/tvmm-hold-keys.sh"
 modprobe veth 2>/dev/null
 modprobe dm-mod 2>/dev/null
+modprobe tls 2>/dev/null	# kTLS (TCP_ULP would load it on first use too)
 
 if insmod "$build/$kver/vmig.ko" dyndbg=+p && [ -d /sys/module/vmig ] &&
    dmesg | grep -q 'vmig: vmig .* loaded'; then
@@ -28,7 +29,7 @@ else
 	result fail "module_loads"
 fi
 
-for t in ${VMIG_TESTS:-netlink_test vmigctl_test.sh tvmm_test migrate_test.sh controller_test.sh storage_test.sh diskmig_test.sh qemu_test.sh}; do
+for t in ${VMIG_TESTS:-netlink_test vmigctl_test.sh tvmm_test migrate_test.sh controller_test.sh tls_test.sh storage_test.sh diskmig_test.sh qemu_test.sh}; do
 	if [ -x "$build/$t" ]; then
 		tap "$t" "$build/$t"
 	elif [ -x "$top/selftests/$t" ]; then

@@ -47,6 +47,7 @@
 #include "qemumig.h"
 #include "session.h"
 #include "throttle.h"
+#include "tls.h"
 #include "util.h"
 #include "vmfind.h"
 #include "vmigctl.h"
@@ -85,6 +86,9 @@ struct mig {
 	pid_t stop_pid[MIG_MAX_STOP_PIDS];
 	unsigned int nr_stop;
 	const char *qmp_path;		/* --qmp: a QEMU, paused over QMP */
+	const char *psk_file;
+	bool insecure;
+	struct vmig_tls tls;
 
 	/* resources */
 	struct vmfind vm;
@@ -120,7 +124,8 @@ struct mig {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vmigctl migrate {--pid PID | --qmp PATH} --to HOST:PORT [--downtime-ms MS]\n"
+		"usage: vmigctl migrate {--pid PID | --qmp PATH} --to HOST:PORT\n"
+		"                       {--psk-file FILE | --insecure} [--downtime-ms MS]\n"
 		"                       [--max-bandwidth RATE] [--max-iterations N] [--timeout S]\n"
 		"                       [--no-zerocopy] [--no-zero-detect] [--keep-source]\n"
 		"                       [--announce-mac MAC --announce-dev IF]\n"
@@ -224,6 +229,7 @@ static int tcp_connect(struct mig *m)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	int fd = -1, err = 0, ret;
+	char why[256];
 
 	ret = getaddrinfo(m->host, m->port, &hints, &res);
 	if (ret) {
@@ -247,8 +253,16 @@ static int tcp_connect(struct mig *m)
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
+	if (fd < 0) {
 		fprintf(stderr, "vmigctl: connect to %s: %s\n", m->to, strerror(err));
+		return -1;
+	}
+	/* Nothing but the handshake before the peer is known to hold the key. */
+	if (vmig_tls_secure(&m->tls, fd, false, why, sizeof(why))) {
+		fprintf(stderr, "vmigctl: %s: %s\n", m->to, why);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -957,24 +971,31 @@ static int mig_final(struct mig *m)
 {
 	const struct vmig_sess *s = &m->f.last;
 	struct vmig_nl_error e;
-
-	/* The outcome is read: unlist the session now, not after its linger. */
-	vmig_sess_dismiss(&m->nl, m->f.id, &e);
+	int ret;
 
 	switch (s->state) {
 	case VMIG_STATE_DONE:
-		return m->qmp_path ? mig_qemu_done(m) : mig_done(m);
+		ret = m->qmp_path ? mig_qemu_done(m) : mig_done(m);
+		break;
 	case VMIG_STATE_FAILED:
 		vmig_sess_reason(s, m->f.reason, sizeof(m->f.reason));
-		return mig_failed(m, "failed");
+		ret = mig_failed(m, "failed");
+		break;
 	case VMIG_STATE_UNKNOWN:
 		/* END went out, no answer came: the destination may run the VM. */
 		vmig_sess_reason(s, m->f.reason, sizeof(m->f.reason));
-		return mig_unknown(m);
+		return mig_unknown(m);	/* its record stays for the operator */
 	default:
 		vmig_follow_reason(&m->f, "cancelled by another request (vmigctl cancel?)");
-		return mig_failed(m, "cancelled");
+		ret = mig_failed(m, "cancelled");
+		break;
 	}
+	/*
+	 * Acted on: unlist the session now, not after its linger. Not before:
+	 * dying in between, the kernel (or the record) must still know it.
+	 */
+	vmig_sess_dismiss(&m->nl, m->f.id, &e);
+	return ret;
 }
 
 static int mig_loop(struct mig *m)
@@ -1028,7 +1049,7 @@ static int mig_loop(struct mig *m)
 static int mig_parse(struct mig *m, int argc, char **argv)
 {
 	enum { O_DOWNTIME = 256, O_BW, O_ITER, O_TIMEOUT, O_NOZC, O_NOZD,
-	       O_KEEP, O_MAC, O_DEV, O_DISK, O_DISKGRAN, O_STOP, O_QMP };
+	       O_KEEP, O_MAC, O_DEV, O_DISK, O_DISKGRAN, O_STOP, O_QMP, O_PSK, O_INSECURE };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "to", required_argument, NULL, 't' },
@@ -1045,11 +1066,14 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		{ "disk-granularity", required_argument, NULL, O_DISKGRAN },
 		{ "stop-pid", required_argument, NULL, O_STOP },
 		{ "qmp", required_argument, NULL, O_QMP },
+		{ "psk-file", required_argument, NULL, O_PSK },
+		{ "insecure", no_argument, NULL, O_INSECURE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *mac = NULL, *eq;
 	bool gran = false;
+	char err[256];
 	int c;
 
 	vmig_policy_defaults(&m->pcfg);
@@ -1130,6 +1154,12 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		case O_QMP:
 			m->qmp_path = optarg;
 			break;
+		case O_PSK:
+			m->psk_file = optarg;
+			break;
+		case O_INSECURE:
+			m->insecure = true;
+			break;
 		default:
 			return vmig_opt_usage("migrate", c, argv, usage);
 		}
@@ -1154,6 +1184,12 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		fprintf(stderr, "vmigctl: migrate: --disk-granularity goes with --disk\n");
 		return VMIGCTL_USAGE;
 	}
+	if (vmig_tls_init(&m->tls, m->psk_file, m->insecure, err, sizeof(err))) {
+		fprintf(stderr, "vmigctl: migrate: %s\n", err);
+		return VMIGCTL_USAGE;
+	}
+	if (m->insecure)
+		m->flags |= VMIG_MIGRATE_FLAGS_INSECURE;
 	return VMIGCTL_OK;
 }
 

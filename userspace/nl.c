@@ -144,7 +144,8 @@ int vmig_nl_open(struct vmig_nl *nl)
 	nl->buf = malloc(VMIG_NL_BUFSZ);
 	if (!nl->buf)
 		return ENOMEM;
-	nl->sock = mnl_socket_open(NETLINK_GENERIC);
+	/* CLOEXEC: a child (dmsetup) must not keep the session's owner open. */
+	nl->sock = mnl_socket_open2(NETLINK_GENERIC, SOCK_CLOEXEC);
 	if (!nl->sock) {
 		ret = errno;
 		goto err_free_buf;

@@ -27,6 +27,7 @@
 
 #include "nl.h"
 #include "qemumig.h"
+#include "tls.h"
 #include "util.h"
 #include "uapi/linux/vmig.h"
 
@@ -172,7 +173,7 @@ int qemumig_accept(struct qemumig *qm, int lfd, unsigned int want,
 		   uint64_t deadline_ms, char *peer, size_t peerlen)
 {
 	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
-	char tag[QEMUMIG_TAG_LEN];
+	char tag[QEMUMIG_TAG_LEN], why[256];
 	unsigned int have = 0;
 	int i;
 
@@ -203,6 +204,12 @@ int qemumig_accept(struct qemumig *qm, int lfd, unsigned int want,
 			return -1;
 		}
 		vmig_fmt_sockaddr(addr, sizeof(addr), &ss);
+		if (vmig_tls_secure(qm->tls, fd, true, why, sizeof(why))) {
+			fprintf(stderr, "vmigctl: receive: refused a connection from %s: %s\n",
+				addr, why);
+			close(fd);
+			continue;
+		}
 		which = qemumig_read_full(fd, tag, sizeof(tag), QEMUMIG_TAG_TIMEOUT_MS) ?
 			-1 : qemumig_which(tag);
 		if (which < 0 || (have & (1U << which)) || !(want & (1U << which))) {

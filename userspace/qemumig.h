@@ -49,6 +49,7 @@ struct qemumig {
 	bool ignore_shared;	/* we turned x-ignore-shared on */
 	bool cont_sent;		/* destination: cont went out; it may run the VM */
 	uint64_t pause_ms;	/* when the source was paused */
+	const struct vmig_tls *tls;	/* what every accepted connection must pass */
 };
 
 int qemumig_open(struct qemumig *qm, const char *qmp_path,

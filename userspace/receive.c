@@ -37,6 +37,7 @@
 #include "nl.h"
 #include "qemumig.h"
 #include "session.h"
+#include "tls.h"
 #include "util.h"
 #include "vmfind.h"
 #include "vmigctl.h"
@@ -56,6 +57,9 @@ struct rcv {
 	uint8_t mac[6];
 	const char *disk;
 	const char *qmp_path;
+	const char *psk_file;
+	bool insecure;
+	struct vmig_tls tls;
 
 	struct vmfind vm;
 	struct qemumig qm;
@@ -71,7 +75,8 @@ struct rcv {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vmigctl receive {--pid PID | --qmp PATH} --listen [ADDR:]PORT [--timeout S]\n"
+		"usage: vmigctl receive {--pid PID | --qmp PATH} --listen [ADDR:]PORT\n"
+		"                       {--psk-file FILE | --insecure} [--timeout S]\n"
 		"                       [--announce-mac MAC --announce-dev IF] [--disk DEV]\n");
 }
 
@@ -151,6 +156,7 @@ static bool rcv_timed_out(const struct rcv *r)
 
 static int rcv_accept(struct rcv *r)
 {
+	char why[256], where[sizeof(r->peer)];
 	struct pollfd pfd = { .fd = r->lfd, .events = POLLIN };
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -167,8 +173,18 @@ static int rcv_accept(struct rcv *r)
 		}
 		if (poll(&pfd, 1, RCV_TICK_MS) <= 0)
 			continue;
+		len = sizeof(ss);
 		r->conn = accept4(r->lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 		if (r->conn >= 0) {
+			/* A stray or hostile peer is dropped; the real one may follow. */
+			if (vmig_tls_secure(&r->tls, r->conn, true, why, sizeof(why))) {
+				vmig_fmt_sockaddr(where, sizeof(where), &ss);
+				fprintf(stderr, "vmigctl: receive: refused a connection from %s: %s\n",
+					where, why);
+				close(r->conn);
+				r->conn = -1;
+				continue;
+			}
 			vmig_sock_tune(r->conn);
 			break;
 		}
@@ -211,6 +227,9 @@ static int receive_start(struct rcv *r)
 
 	if (r->disk_fd >= 0)
 		fits &= vmig_sess_put_disk(req, r->disk_fd, r->disk);
+	if (r->insecure)
+		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_FLAGS,
+					       VMIG_MIGRATE_FLAGS_INSECURE);
 	if (!fits) {
 		fprintf(stderr, "vmigctl: receive-start: %u vCPUs do not fit one request\n",
 			r->vm.nr_vcpus);
@@ -439,8 +458,10 @@ static int rcv_loop(struct rcv *r)
 
 static int rcv_parse(struct rcv *r, int argc, char **argv)
 {
-	enum { O_TIMEOUT = 256, O_MAC, O_DEV, O_DISK, O_QMP };
+	enum { O_TIMEOUT = 256, O_MAC, O_DEV, O_DISK, O_QMP, O_PSK, O_INSECURE };
 	static const struct option opts[] = {
+		{ "psk-file", required_argument, NULL, O_PSK },
+		{ "insecure", no_argument, NULL, O_INSECURE },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "qmp", required_argument, NULL, O_QMP },
 		{ "listen", required_argument, NULL, 'l' },
@@ -452,6 +473,7 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 		{ 0 }
 	};
 	const char *mac = NULL;
+	char err[256];
 	bool listen = false;
 	int c;
 
@@ -491,6 +513,12 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 		case O_QMP:
 			r->qmp_path = optarg;
 			break;
+		case O_PSK:
+			r->psk_file = optarg;
+			break;
+		case O_INSECURE:
+			r->insecure = true;
+			break;
 		default:
 			return vmig_opt_usage("receive", c, argv, usage);
 		}
@@ -511,6 +539,11 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 		fprintf(stderr, "vmigctl: receive: --announce-mac and --announce-dev go together\n");
 		return VMIGCTL_USAGE;
 	}
+	if (vmig_tls_init(&r->tls, r->psk_file, r->insecure, err, sizeof(err))) {
+		fprintf(stderr, "vmigctl: receive: %s\n", err);
+		return VMIGCTL_USAGE;
+	}
+	r->qm.tls = &r->tls;
 	return VMIGCTL_OK;
 }
 

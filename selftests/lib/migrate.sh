@@ -12,10 +12,14 @@
 
 recv_job=
 
+# The tests' credentials (lib/psk.sh), unless the options say --insecure: a test
+# peer speaking raw frames (wire_craft.py, stalled_dest.py) has no TLS.
+auth_args() { case " $* " in *" --insecure "*) ;; *) echo "$VMIG_TEST_AUTH" ;; esac; }
+
 start_receive() {
 	rm -f "$T/recv.rc" "$T/recv.pid"
 	( in_dst sh -c 'echo $$ > "$0"; exec "$@"' "$T/recv.pid" \
-		vmigctl receive --pid "$dst_pid" --listen $VMIG_DST_IP:$PORT "$@" \
+		vmigctl receive $(auth_args "$@") --pid "$dst_pid" --listen $VMIG_DST_IP:$PORT "$@" \
 		> "$T/recv.out" 2> "$T/recv.err"; echo $? > "$T/recv.rc" ) &
 	recv_job=$!
 	for _ in $(seq 100); do
@@ -51,7 +55,7 @@ stop_receive() {
 }
 
 migrate() {
-	in_src vmigctl migrate --pid "$src_pid" --to $VMIG_DST_IP:$PORT --keep-source "$@" \
+	in_src vmigctl migrate $(auth_args "$@") --pid "$src_pid" --to $VMIG_DST_IP:$PORT --keep-source "$@" \
 		> "$T/mig.out" 2> "$T/mig.err"
 	mig_rc=$?
 }

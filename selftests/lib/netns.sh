@@ -38,3 +38,4 @@ netns_down() {
 # cgroup2 hierarchy vmigctl throttles through.
 in_src() { nsenter --net=/run/netns/$VMIG_SRC_NS "$@"; }
 in_dst() { nsenter --net=/run/netns/$VMIG_DST_NS "$@"; }
+. "$(dirname "${BASH_SOURCE[0]}")/psk.sh"

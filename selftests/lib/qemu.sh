@@ -371,3 +371,4 @@ qemu_guest_stop_all() {
 	rm -rf "$QEMU_DIR"
 	return 0
 }
+. "$(dirname "${BASH_SOURCE[0]}")/psk.sh"

@@ -19,7 +19,7 @@ qm_start_recv() {
 	local qmp=$1 listen=$2
 	shift 2
 	rm -f "$T/recv.rc"
-	( $QM_WRAP vmigctl receive --qmp "$qmp" --listen "$listen" --timeout 300 "$@" \
+	( $QM_WRAP vmigctl receive $VMIG_TEST_AUTH --qmp "$qmp" --listen "$listen" --timeout 300 "$@" \
 		> "$T/recv.out" 2> "$T/recv.err"
 	  echo $? > "$T/recv.rc" ) &
 	qm_recv_pid=$!
@@ -47,7 +47,7 @@ qm_wait_recv() {
 qm_stop_recv() {
 	[ -n "$qm_recv_pid" ] || return 0
 	kill "$qm_recv_pid" 2> /dev/null
-	pkill -f "vmigctl receive --qmp" 2> /dev/null
+	pkill -f "vmigctl receive .*--qmp" 2> /dev/null
 	wait "$qm_recv_pid" 2> /dev/null
 	qm_recv_pid=
 }

@@ -9,7 +9,7 @@
 #define VMIG_FAMILY_NAME	"vmig"
 #define VMIG_FAMILY_VERSION	1
 
-#define VMIG_API_VERSION	1
+#define VMIG_API_VERSION	2
 #define VMIG_LINGER_S		3600
 #define VMIG_MAX_STOP_PIDS	16
 #define VMIG_COMMIT_TIMEOUT_S	30
@@ -38,10 +38,15 @@ enum vmig_feature {
  *   sending them by reference.
  * @VMIG_MIGRATE_FLAGS_NO_ZERO_DETECT: Send all-zero pages in full instead of
  *   as markers.
+ * @VMIG_MIGRATE_FLAGS_INSECURE: Accept a sock-fd that is not under kTLS in
+ *   both directions (plain TCP). Without it such a socket is refused: guest
+ *   memory and the VM's disk never cross the network unauthenticated unless
+ *   the caller said so (vmigctl --insecure).
  */
 enum vmig_migrate_flags {
 	VMIG_MIGRATE_FLAGS_NO_ZEROCOPY = 1,
 	VMIG_MIGRATE_FLAGS_NO_ZERO_DETECT = 2,
+	VMIG_MIGRATE_FLAGS_INSECURE = 4,
 };
 
 /**
@@ -65,10 +70,10 @@ enum vmig_state {
 	VMIG_STATE_NEW,
 	VMIG_STATE_PRECOPY,
 	VMIG_STATE_SWITCHOVER,
-	VMIG_STATE_READY,
 	VMIG_STATE_DONE,
 	VMIG_STATE_FAILED,
 	VMIG_STATE_CANCELLED,
+	VMIG_STATE_READY,
 	VMIG_STATE_UNKNOWN,
 };
 

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every connection of a migration carries guest memory (or QEMU's device
+ * state), so each is mutually authenticated and encrypted before anything
+ * else goes over it: a TLS 1.3 handshake with a pre-shared key (GnuTLS),
+ * whose record keys are then handed to the socket (kTLS, TLS_TX/TLS_RX).
+ * From then on the socket encrypts and decrypts by itself, so it can be
+ * given to vmig.ko (or to QEMU) and the data path stays in the kernel.
+ */
+#ifndef VMIGCTL_TLS_H
+#define VMIGCTL_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * A client that does not finish is dropped by the accepting end sooner
+ * than the real source gives up waiting behind it in the listen backlog.
+ */
+#define VMIG_TLS_SERVER_MS	5000
+#define VMIG_TLS_CLIENT_MS	30000
+
+struct vmig_tls {
+	bool insecure;		/* --insecure: plain TCP, no handshake */
+	const char *psk_file;	/* "identity:hexkey" lines (psktool's format) */
+	char identity[128];	/* the client's: the file's first line */
+	char key_hex[256];
+};
+
+int vmig_tls_init(struct vmig_tls *t, const char *psk_file, bool insecure,
+		  char *err, size_t len);
+int vmig_tls_secure(const struct vmig_tls *t, int fd, bool server,
+		    char *err, size_t len);
+
+#endif
