@@ -333,6 +333,9 @@ static int vmig_nl_attach(struct genl_info *info, bool need_sock,
 			if (ret == -EKEYREJECTED)
 				vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_SOCK_FD],
 					       "sock-fd is not under kTLS; only the insecure flag lets plain TCP carry a VM");
+			else if (ret == -ENOTCONN)
+				vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_SOCK_FD],
+					       "sock-fd's connection is no longer established (the destination closed it)");
 			else
 				vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_SOCK_FD],
 					       "sock-fd is not a connected TCP socket");

@@ -52,7 +52,8 @@ static bool vmig_stream_is_ktls(struct sock *sk)
  * vmig_stream_create() - take a connected TCP socket from an fd
  * @fd: the fd in the caller's table
  * @insecure: accept a socket that is not under kTLS
- * @err: out: negative errno on failure (-EKEYREJECTED: not under kTLS)
+ * @err: out: negative errno on failure (-EPROTOTYPE: not TCP, -ENOTCONN: not
+ *	connected (the peer already closed it), -EKEYREJECTED: not under kTLS)
  *
  * Context: the netlink caller's process context.
  * Return: the stream or NULL.
@@ -66,9 +67,13 @@ struct vmig_stream *vmig_stream_create(int fd, bool insecure, int *err)
 	sock = sockfd_lookup(fd, err);
 	if (!sock)
 		return NULL;
-	if (sock->type != SOCK_STREAM || sock->sk->sk_protocol != IPPROTO_TCP ||
-	    sock->sk->sk_state != TCP_ESTABLISHED) {
+	if (sock->type != SOCK_STREAM || sock->sk->sk_protocol != IPPROTO_TCP) {
 		*err = -EPROTOTYPE;
+		goto err_put_sock;
+	}
+	/* Racy by nature: the peer may go at any time; this only names the usual case. */
+	if (sock->sk->sk_state != TCP_ESTABLISHED) {
+		*err = -ENOTCONN;
 		goto err_put_sock;
 	}
 	tls = vmig_stream_is_ktls(sock->sk);

@@ -543,7 +543,6 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 		fprintf(stderr, "vmigctl: receive: %s\n", err);
 		return VMIGCTL_USAGE;
 	}
-	r->qm.tls = &r->tls;
 	return VMIGCTL_OK;
 }
 
@@ -575,6 +574,7 @@ int receive_main(int argc, char **argv)
 	if (r.qmp_path) {
 		if (qemumig_open(&r.qm, r.qmp_path, QEMU_VM_DEST))
 			goto out;
+		r.qm.tls = &r.tls;	/* qemumig_open() starts from zero */
 		r.pid = r.qm.vm.pid;
 	}
 	if (vmfind_open(r.pid, &r.vm))
