@@ -26,7 +26,7 @@ CFLAGS_USER := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I$(PWD_)
 VMIGCTL_SRCS := $(wildcard userspace/*.c)
 MOD_SRCS := Kbuild $(wildcard kmod/*.[ch] kmod/compat/*.h) $(GENERATED)
 
-.PHONY: unittests all module kernels vmigctl selftests gen gen-check w1 sparse \
+.PHONY: unittests all module prod-module kernels vmigctl selftests gen gen-check w1 sparse \
 	checkpatch lint install dkms-install setup ksrc check demo run-tests run-demo clean
 
 all: kernels vmigctl
@@ -44,15 +44,24 @@ module:
 
 # One shadow tree of symlinks per kernel, so builds for 6.1 and 6.12 do
 # not overwrite each other's objects.
+# The selftests load a test build (VMIG_TEST_BUILD=y: fault injection,
+# kmod/fault.h); `make module`, install and dkms build without it.
 define kbuild_one
 	@mkdir -p $(BUILD)/$(1)/src
 	@cp -rsf $(PWD_)/Kbuild $(PWD_)/kmod $(PWD_)/uapi $(BUILD)/$(1)/src/
-	$(MAKE) -s -C /lib/modules/$(1)/build M=$(BUILD)/$(1)/src $(2) modules
+	$(MAKE) -s -C /lib/modules/$(1)/build M=$(BUILD)/$(1)/src VMIG_TEST_BUILD=y $(2) modules
 	@cp $(BUILD)/$(1)/src/vmig.ko $(BUILD)/$(1)/vmig.ko
 endef
 
 kernels: $(MOD_SRCS)
 	$(foreach k,$(KVERS),$(call kbuild_one,$(k),)$(nl))
+
+# A production build of the newest kernel's module, apart from the test
+# build, for the host check that it has no fault_inject parameter.
+prod-module: $(MOD_SRCS)
+	@mkdir -p $(BUILD)/prod/src
+	@cp -rsf $(PWD_)/Kbuild $(PWD_)/kmod $(PWD_)/uapi $(BUILD)/prod/src/
+	$(MAKE) -s -C /lib/modules/$(lastword $(KVERS))/build M=$(BUILD)/prod/src modules
 
 define nl
 
@@ -65,7 +74,7 @@ w1:
 sparse:
 	@command -v sparse >/dev/null || { echo "sparse missing: make setup"; exit 1; }
 	$(foreach k,$(KVERS),rm -f $(BUILD)/$(k)/src/kmod/*.o; \
-		$(MAKE) -s -C /lib/modules/$(k)/build M=$(BUILD)/$(k)/src C=2 \
+		$(MAKE) -s -C /lib/modules/$(k)/build M=$(BUILD)/$(k)/src VMIG_TEST_BUILD=y C=2 \
 		CHECK="sparse -Wsparse-error" modules 2>&1 | tee $(BUILD)/sparse-$(k).log; \
 		! grep -E "warning|error" $(BUILD)/sparse-$(k).log$(nl))
 

@@ -124,7 +124,6 @@ void vmig_disk_destroy(struct vmig_disk *d)
 	kfree(d);
 }
 
-/* The block device behind a file, or 0 with extack set. */
 /*
  * The block device behind a disk-fd, with a reference the caller drops
  * (fput), after the checks both ends share.
@@ -147,6 +146,12 @@ static struct file *vmig_disk_fget(int fd, const char *name,
 		NL_SET_ERR_MSG_MOD(extack, "disk-fd is not a block device");
 		fput(f);
 		return ERR_PTR(-ENOTBLK);
+	}
+	/* The fd grants what it was opened for: reading (here), writing (dst). */
+	if (!(f->f_mode & FMODE_READ)) {
+		NL_SET_ERR_MSG_MOD(extack, "disk-fd is not open for reading");
+		fput(f);
+		return ERR_PTR(-EBADF);
 	}
 	return f;
 }

@@ -2,7 +2,9 @@
 /*
  * Test-only fault injection (module parameter fault_inject), so that the
  * selftests can show each verifier catches the loss it exists for: a page,
- * a disk region, a flush, a broken vCPU state. Never set in production.
+ * a disk region, a flush, a broken vCPU state. Only test builds have it
+ * (Kbuild, VMIG_TEST_BUILD=y); in a production build vmig_fault() is a
+ * constant false and the compiler drops every injection site.
  */
 #ifndef _VMIG_FAULT_H
 #define _VMIG_FAULT_H
@@ -19,6 +21,7 @@
 #define VMIG_FAULT_NO_PAGE_TABLES	BIT(6)	/* RAM backend: page-table writers unseen */
 #define VMIG_FAULT_LOSE_ACK		BIT(7)	/* a commit's ACK never reaches the source */
 
+#ifdef VMIG_FAULT_INJECT
 extern unsigned int vmig_fault_inject;
 
 /* Is fault @bit injected? Read anew on every call: tests flip it live. */
@@ -26,5 +29,11 @@ static inline bool vmig_fault(unsigned int bit)
 {
 	return READ_ONCE(vmig_fault_inject) & bit;
 }
+#else
+static inline bool vmig_fault(unsigned int bit)
+{
+	return false;
+}
+#endif
 
 #endif /* _VMIG_FAULT_H */

@@ -87,6 +87,7 @@ const struct genl_ops vmig_nl_ops[8] = {
 		.dumpit		= vmig_nl_session_get_dumpit,
 		.policy		= vmig_session_get_nl_policy,
 		.maxattr	= VMIG_A_SESSION_ID,
+		.flags		= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd		= VMIG_CMD_MIGRATE_START,

@@ -37,6 +37,17 @@
  */
 #include "netlink-gen.c"
 
+/*
+ * The generator has no notion of a privileged group, so the table is
+ * repeated here with the flag: events name VMM pids and show progress,
+ * which session-get (admin-perm) does not give unprivileged users either.
+ */
+static const struct genl_multicast_group vmig_nl_mcgrps_priv[] = {
+	[VMIG_NLGRP_EVENTS] = { .name = "events", .flags = GENL_MCAST_CAP_NET_ADMIN, },
+};
+
+static_assert(ARRAY_SIZE(vmig_nl_mcgrps_priv) == ARRAY_SIZE(vmig_nl_mcgrps));
+
 static struct genl_family vmig_nl_family __ro_after_init = {
 	.name		= VMIG_FAMILY_NAME,
 	.version	= VMIG_FAMILY_VERSION,
@@ -45,8 +56,8 @@ static struct genl_family vmig_nl_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.ops		= vmig_nl_ops,
 	.n_ops		= ARRAY_SIZE(vmig_nl_ops),
-	.mcgrps		= vmig_nl_mcgrps,
-	.n_mcgrps	= ARRAY_SIZE(vmig_nl_mcgrps),
+	.mcgrps		= vmig_nl_mcgrps_priv,
+	.n_mcgrps	= ARRAY_SIZE(vmig_nl_mcgrps_priv),
 };
 
 MODULE_ALIAS_GENL_FAMILY(VMIG_FAMILY_NAME);
@@ -349,7 +360,8 @@ out_free:
 	return ret;
 }
 
-static int vmig_nl_start(struct genl_info *info, enum vmig_role role, u8 cmd)
+static int vmig_nl_start(struct sk_buff *skb, struct genl_info *info, enum vmig_role role,
+			 u8 cmd)
 {
 	struct vmig_stream *stream;
 	struct vmig_session *s;
@@ -405,6 +417,16 @@ static int vmig_nl_start(struct genl_info *info, enum vmig_role role, u8 cmd)
 			       info->attrs[VMIG_A_SESSION_DISK_NAME],
 			       "disk-fd and disk-name go together");
 		ret = -EINVAL;
+		goto err_discard;
+	}
+	/*
+	 * A disk session reads or writes a whole block device beneath its
+	 * users: the privilege of a storage move, more than a VM's memory.
+	 */
+	if (info->attrs[VMIG_A_SESSION_DISK_FD] && !netlink_capable(skb, CAP_SYS_ADMIN)) {
+		vmig_nl_reject(info->extack, info->attrs[VMIG_A_SESSION_DISK_FD],
+			       "disk-fd needs CAP_SYS_ADMIN, as storage moves do");
+		ret = -EPERM;
 		goto err_discard;
 	}
 	if (info->attrs[VMIG_A_SESSION_DISK_FD]) {
@@ -477,12 +499,12 @@ err_discard:
 
 int vmig_nl_migrate_start_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return vmig_nl_start(info, VMIG_ROLE_SOURCE, VMIG_CMD_MIGRATE_START);
+	return vmig_nl_start(skb, info, VMIG_ROLE_SOURCE, VMIG_CMD_MIGRATE_START);
 }
 
 int vmig_nl_receive_start_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return vmig_nl_start(info, VMIG_ROLE_DESTINATION, VMIG_CMD_RECEIVE_START);
+	return vmig_nl_start(skb, info, VMIG_ROLE_DESTINATION, VMIG_CMD_RECEIVE_START);
 }
 
 int vmig_nl_switchover_doit(struct sk_buff *skb, struct genl_info *info)
@@ -632,20 +654,24 @@ err_discard:
  */
 void vmig_nl_session_notify(struct vmig_session *s)
 {
-	struct net *net = read_pnet(&s->net);
+	struct net *net = vmig_session_get_net(s);
 	struct sk_buff *msg;
 
-	if (!genl_has_listeners(&vmig_nl_family, net, VMIG_NLGRP_EVENTS))
+	if (!net)
 		return;
+	if (!genl_has_listeners(&vmig_nl_family, net, VMIG_NLGRP_EVENTS))
+		goto out_put_net;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
-		return;
+		goto out_put_net;
 	if (vmig_nl_session_fill(msg, s, 0, 0, 0, VMIG_CMD_SESSION_NTF)) {
 		nlmsg_free(msg);
-		return;
+		goto out_put_net;
 	}
 	genlmsg_multicast_netns(&vmig_nl_family, net, msg, 0,
 				VMIG_NLGRP_EVENTS, GFP_KERNEL);
+out_put_net:
+	put_net(net);
 }
 
 /* A generic netlink socket closed: the sessions it started are orphans. */

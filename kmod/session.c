@@ -89,7 +89,7 @@ struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role)
 	init_waitqueue_head(&s->wq);
 	init_completion(&s->switch_done);
 	INIT_DELAYED_WORK(&s->linger, vmig_session_linger_end);
-	write_pnet(&s->net, net);
+	RCU_INIT_POINTER(s->net, net);
 	s->role = role;
 	s->state = VMIG_STATE_NEW;
 	s->start = ktime_get();
@@ -195,10 +195,28 @@ struct vmig_session *vmig_session_lookup(struct net *net, u32 id)
 
 	rcu_read_lock();
 	s = xa_load(&vmig_sessions, id);
-	if (s && (!net_eq(read_pnet(&s->net), net) || !kref_get_unless_zero(&s->ref)))
+	if (s && (!net_eq(rcu_dereference(s->net), net) || !kref_get_unless_zero(&s->ref)))
 		s = NULL;
 	rcu_read_unlock();
 	return s;
+}
+
+/**
+ * vmig_session_get_net() - the session's namespace, counted
+ * @s: session (reference held by the caller)
+ *
+ * Return: the namespace with a reference the caller puts (put_net), or
+ * NULL once it is dying: then there is nobody left to tell anything.
+ */
+struct net *vmig_session_get_net(struct vmig_session *s)
+{
+	struct net *net;
+
+	rcu_read_lock();
+	net = rcu_dereference(s->net);
+	net = net ? maybe_get_net(net) : NULL;
+	rcu_read_unlock();
+	return net;
 }
 
 /**
@@ -216,7 +234,7 @@ struct vmig_session *vmig_session_next(struct net *net, u32 *id)
 
 	rcu_read_lock();
 	xa_for_each_start(&vmig_sessions, index, s, index) {
-		if (net_eq(read_pnet(&s->net), net) && kref_get_unless_zero(&s->ref))
+		if (net_eq(rcu_dereference(s->net), net) && kref_get_unless_zero(&s->ref))
 			break;
 	}
 	rcu_read_unlock();
@@ -525,7 +543,7 @@ void vmig_session_owner_gone(struct net *net, u32 portid)
 	for (;;) {
 		rcu_read_lock();
 		xa_for_each_start(&vmig_sessions, id, s, id) {
-			if (s->owner_portid == portid && net_eq(read_pnet(&s->net), net) &&
+			if (s->owner_portid == portid && net_eq(rcu_dereference(s->net), net) &&
 			    !READ_ONCE(s->orphaned) && kref_get_unless_zero(&s->ref))
 				break;
 		}
@@ -538,14 +556,42 @@ void vmig_session_owner_gone(struct net *net, u32 portid)
 	}
 }
 
+/*
+ * A namespace is going away: its sessions stop being visible anywhere. By
+ * now no socket of it is open (each holds a reference), so every controller
+ * there is gone and vmig_session_owner_gone() has run. Sessions themselves
+ * run on, unlisted after their linger time. cleanup_net() waits an RCU
+ * grace period after every pre_exit, so once the namespace is freed no
+ * reader still holds the pointer; vmig_session_get_net() already fails
+ * because the count is zero.
+ */
+static void __net_exit vmig_session_net_pre_exit(struct net *net)
+{
+	struct vmig_session *s;
+	unsigned long id;
+
+	rcu_read_lock();
+	xa_for_each(&vmig_sessions, id, s) {
+		if (rcu_access_pointer(s->net) != net)
+			continue;
+		RCU_INIT_POINTER(s->net, NULL);
+		pr_debug("session %u: its network namespace is gone\n", s->id);
+	}
+	rcu_read_unlock();
+}
+
+static struct pernet_operations vmig_session_net_ops = {
+	.pre_exit = vmig_session_net_pre_exit,
+};
+
 /**
  * vmig_session_init() - prepare the session table
  *
- * Return: 0.
+ * Return: 0 or a negative errno.
  */
 int vmig_session_init(void)
 {
-	return 0;
+	return register_pernet_subsys(&vmig_session_net_ops);
 }
 
 /**
@@ -559,6 +605,7 @@ void vmig_session_uninit(void)
 	struct vmig_session *s;
 	unsigned long id;
 
+	unregister_pernet_subsys(&vmig_session_net_ops);
 	xa_for_each(&vmig_sessions, id, s) {
 		cancel_delayed_work_sync(&s->linger);
 		if (xa_erase(&vmig_sessions, id) == s)

@@ -59,7 +59,10 @@ struct vmig_stats {
  *	listed, the worker one while it runs, every lookup one more
  * @id: table key, unique while the module is loaded, never 0
  * @role: source or destination; fixed at creation
- * @net: network namespace of the creator; sessions are visible only there
+ * @net: network namespace of the creator; sessions are visible only there.
+ *	Not counted (a lingering record must not keep a namespace alive for
+ *	an hour): vmig's pernet pre_exit clears it, after which the session
+ *	is found nowhere and notifies no one. Read under RCU.
  * @vmm_pid: the VMM process, for reports
  * @owner_portid: netlink port of the controller that started the session
  *	(0 for none); its socket closing orphans the session
@@ -106,7 +109,7 @@ struct vmig_session {
 	struct kref ref;
 	u32 id;
 	enum vmig_role role;
-	possible_net_t net;
+	struct net __rcu *net;
 	pid_t vmm_pid;
 	u32 owner_portid;
 	struct pid *stop_pids[VMIG_MAX_STOP_PIDS];
@@ -148,6 +151,7 @@ struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role);
 int vmig_session_start(struct vmig_session *s, struct vmig_vm *vm,
 		       struct vmig_stream *stream);
 struct vmig_session *vmig_session_lookup(struct net *net, u32 id);
+struct net *vmig_session_get_net(struct vmig_session *s);
 struct vmig_session *vmig_session_next(struct net *net, u32 *id);
 void vmig_session_put(struct vmig_session *s);
 int vmig_session_cancel(struct vmig_session *s);

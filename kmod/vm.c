@@ -22,10 +22,17 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/xarray.h>
 #include <net/netlink.h>
 
 #include "compat/compat.h"
 #include "vm.h"
+
+/*
+ * The VMs vmig is attached to, indexed by their struct kvm (the pointer
+ * is only a key, never dereferenced through this table): one claim per VM.
+ */
+static DEFINE_XARRAY(vmig_vm_claims);
 
 static bool vmig_vm_file_is_vcpu(struct file *file, struct kvm *kvm)
 {
@@ -87,6 +94,14 @@ struct vmig_vm *vmig_vm_attach(int vm_fd, const u32 *vcpu_fds, u32 nr_vcpus,
 	}
 	vm->mm = vm->kvm->mm;
 	vm->vmm_pid = vm->kvm->userspace_pid;
+	/* One vmig user per VM at a time: two would fight over its dirty log. */
+	ret = xa_insert(&vmig_vm_claims, (unsigned long)vm->kvm, vm, GFP_KERNEL);
+	if (ret) {
+		if (ret == -EBUSY)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "the VM is already in a vmig session or measurement");
+		goto err_put_mm;
+	}
 
 	/* Without vCPU fds (dirty-rate) only the VM's memory is used. */
 	if (vcpu_fds && nr_vcpus != (u32)atomic_read(&vm->kvm->online_vcpus)) {
@@ -119,6 +134,8 @@ err_put_vcpus:
 	for (i = 0; i < nr_vcpus; i++)
 		if (vm->vcpu_files[i])
 			fput(vm->vcpu_files[i]);
+	xa_erase(&vmig_vm_claims, (unsigned long)vm->kvm);
+err_put_mm:
 	mmput(vm->mm);
 err_put_kvm:
 	kvm_put_kvm(vm->kvm);
@@ -147,6 +164,7 @@ void vmig_vm_detach(struct vmig_vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		fput(vm->vcpu_files[i]);
 	kfree(vm->vcpu_files);
+	xa_erase(&vmig_vm_claims, (unsigned long)vm->kvm);
 	mmput(vm->mm);
 	kvm_put_kvm(vm->kvm);
 	fput(vm->vm_file);

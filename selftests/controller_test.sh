@@ -30,6 +30,7 @@ TESTS="
 	one_place_verifier_catches_two_copies
 	source_vmm_killed_in_precopy
 	destination_vmm_killed_when_ready
+	namespace_gone_hides_its_sessions
 "
 PORT=7411
 T=$(mktemp -d)
@@ -308,6 +309,41 @@ destination_vmm_killed_when_ready() {
 		fail "$FUNCNAME" "source guest does not run intact"
 	else
 		echo "# source: $(tail -n 1 "$T/mig.err")"
+		ok "$FUNCNAME"
+	fi
+}
+
+# Sessions do not pin their network namespace (a record lingers an hour):
+# when it goes, they are found nowhere, and no event goes to the dead one.
+namespace_gone_hides_its_sessions() {
+	local ids id i missing
+	fresh || { fail "$FUNCNAME" "setup"; return; }
+	# A killed controller's session is the one that stays listed.
+	migrate_bg $SLOW
+	wait_state in_src source precopy || { fail "$FUNCNAME" "no pre-copy: $(why)"; return; }
+	kill_migrate
+	wait_state in_src source cancelled 100 || { fail "$FUNCNAME" "not cancelled: $(sess)"; return; }
+	ids=$(for ns in in_src in_dst; do $ns vmigctl -j show | python3 -c \
+		'import json,sys; print(" ".join(str(s["id"]) for s in json.load(sys.stdin)))'; done | xargs)
+	[ -n "$ids" ] || { fail "$FUNCNAME" "no session listed"; return; }
+	for v in src dst; do vmm_kill $v 2> /dev/null; done
+	stop_receive
+	netns_down
+	for i in $(seq 300); do
+		missing=
+		for id in $ids; do
+			dmesg | grep -q "vmig: session $id: its network namespace is gone" || missing="$missing $id"
+		done
+		[ -z "$missing" ] && break
+		sleep 0.1
+	done
+	netns_up
+	if [ -n "$missing" ]; then
+		fail "$FUNCNAME" "no namespace-gone record for session(s)$missing"
+	elif [ "$(in_src vmigctl -j show)" != "[]" ] || [ "$(in_dst vmigctl -j show)" != "[]" ]; then
+		fail "$FUNCNAME" "sessions of a deleted namespace are visible in its successor"
+	else
+		echo "# sessions $ids unlisted with their namespaces"
 		ok "$FUNCNAME"
 	fi
 }

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/kvm.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -226,12 +228,27 @@ FIXTURE(ram) {
 	char ramfs[64];
 };
 
-FIXTURE_SETUP(ram)
+/* A connected loopback TCP pair. Return: 0 or -1. */
+static int tcp_pair(int *sock, int *peer)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
-	int kvm, l, fd;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	*sock = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0 || *sock < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &al) ||
+	    connect(*sock, (struct sockaddr *)&a, sizeof(a)))
+		return -1;
+	*peer = accept(l, NULL, NULL);
+	close(l);
+	return *peer < 0 ? -1 : 0;
+}
+
+FIXTURE_SETUP(ram)
+{
+	int kvm, fd;
 
 	ASSERT_EQ(0, vmig_nl_open(&self->nl));
 	kvm = open("/dev/kvm", O_RDWR);
@@ -239,14 +256,7 @@ FIXTURE_SETUP(ram)
 	self->vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, self->vm);
 	close(kvm);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	ASSERT_EQ(0, bind(l, (struct sockaddr *)&a, sizeof(a)));
-	ASSERT_EQ(0, listen(l, 1));
-	ASSERT_EQ(0, getsockname(l, (struct sockaddr *)&a, &al));
-	self->sock = socket(AF_INET, SOCK_STREAM, 0);
-	ASSERT_EQ(0, connect(self->sock, (struct sockaddr *)&a, sizeof(a)));
-	self->peer = accept(l, NULL, NULL);
-	close(l);
+	ASSERT_EQ(0, tcp_pair(&self->sock, &self->peer));
 	self->len = 1 << 20;
 	self->anon = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -364,6 +374,201 @@ TEST_F(ram, unmapped_backend_is_refused)
 	EXPECT_EQ(EFAULT, ram_start(&self->nl, &self->e, self->vm, self->sock,
 				    (void *)4096, self->len, true));
 	EXPECT_STREQ("vmig: ram-hva..ram-size is not mapped in the VMM", self->e.msg);
+}
+
+/* The id in a migrate-start answer. */
+static int id_attr(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == VMIG_A_SESSION_ID)
+		*(uint32_t *)data = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int id_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, GENL_HDRLEN, id_attr, data);
+}
+
+struct state_of {
+	uint32_t id, state;
+};
+
+static int state_attr(const struct nlattr *a, void *data)
+{
+	struct state_of *st = data;
+
+	if (mnl_attr_get_type(a) == VMIG_A_SESSION_STATE)
+		st->state = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int state_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, GENL_HDRLEN, state_attr, data);
+}
+
+/* Cancel session @id, wait for it to end, dismiss it. Return: 0 or -1. */
+static int end_session(struct vmig_nl *nl, uint32_t id)
+{
+	struct vmig_nl_error e;
+	struct nlmsghdr *req;
+	struct state_of st = { 0 };
+	int i;
+
+	req = vmig_nl_msg(nl, VMIG_CMD_SESSION_DEL, 0);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, id);
+	if (vmig_nl_talk(nl, req, NULL, NULL, &e))
+		goto err;
+	for (i = 0; i < 1000; i++) {
+		st.state = VMIG_STATE_NEW;
+		req = vmig_nl_msg(nl, VMIG_CMD_SESSION_GET, 0);
+		mnl_attr_put_u32(req, VMIG_A_SESSION_ID, id);
+		if (vmig_nl_talk(nl, req, state_cb, &st, &e))
+			/* Already ended: the first session-del dismissed it. */
+			return e.err == ENOENT ? 0 : -1;
+		if (st.state == VMIG_STATE_DONE || st.state == VMIG_STATE_FAILED ||
+		    st.state == VMIG_STATE_CANCELLED || st.state == VMIG_STATE_UNKNOWN)
+			break;
+		usleep(10000);
+	}
+	req = vmig_nl_msg(nl, VMIG_CMD_SESSION_DEL, 0);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, id);
+	if (!vmig_nl_talk(nl, req, NULL, NULL, &e))
+		return 0;
+err:
+	fprintf(stderr, "# session-del %u (state %u): %s (%s)\n", id, st.state,
+		strerror(e.err), e.msg);
+	return -1;
+}
+
+/*
+ * One vmig user per VM: a second session would fight the first over the
+ * dirty log. The first is a source that blocks on a peer that never reads.
+ */
+TEST_F(ram, second_session_on_one_vm_is_refused)
+{
+	struct nlmsghdr *req;
+	uint32_t id = 0;
+
+	req = vmig_nl_msg(&self->nl, VMIG_CMD_MIGRATE_START, 0);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, self->vm);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_SOCK_FD, self->sock);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_FLAGS, VMIG_MIGRATE_FLAGS_INSECURE);
+	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_HVA, (uintptr_t)self->shm);
+	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_SIZE, self->len);
+	ASSERT_EQ(0, vmig_nl_talk(&self->nl, req, id_cb, &id, &self->e)) TH_LOG("%s", self->e.msg);
+	ASSERT_NE(0, id);
+	EXPECT_EQ(EBUSY, ram_start(&self->nl, &self->e, self->vm, self->sock,
+				   self->shm, self->len, true));
+	EXPECT_STREQ("vmig: the VM is already in a vmig session or measurement", self->e.msg);
+	EXPECT_EQ(0, end_session(&self->nl, id));
+	/* Its end released the VM: a new session (on a new connection) may claim it. */
+	close(self->peer);
+	close(self->sock);
+	ASSERT_EQ(0, tcp_pair(&self->sock, &self->peer));
+	req = vmig_nl_msg(&self->nl, VMIG_CMD_MIGRATE_START, 0);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, self->vm);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_SOCK_FD, self->sock);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_FLAGS, VMIG_MIGRATE_FLAGS_INSECURE);
+	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_HVA, (uintptr_t)self->shm);
+	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_SIZE, self->len);
+	id = 0;
+	ASSERT_EQ(0, vmig_nl_talk(&self->nl, req, id_cb, &id, &self->e)) TH_LOG("%s", self->e.msg);
+	EXPECT_EQ(0, end_session(&self->nl, id));
+}
+
+/*
+ * A disk session writes a whole block device: CAP_NET_ADMIN alone (all a
+ * memory migration needs) is not enough. The child drops CAP_SYS_ADMIN
+ * before it opens its netlink socket (the socket's opener is checked too).
+ */
+TEST_F(ram, disk_fd_needs_cap_sys_admin)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+		struct vmig_nl_error e;
+		struct nlmsghdr *req;
+		struct vmig_nl nl;
+		int disk = open("/dev/null", O_RDONLY);
+
+		if (syscall(SYS_capget, &h, d))
+			_exit(10);
+		d[0].effective &= ~(1U << CAP_SYS_ADMIN);
+		if (syscall(SYS_capset, &h, d) || vmig_nl_open(&nl))
+			_exit(11);
+		req = vmig_nl_msg(&nl, VMIG_CMD_MIGRATE_START, 0);
+		mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, self->vm);
+		mnl_attr_put_u32(req, VMIG_A_SESSION_SOCK_FD, self->sock);
+		mnl_attr_put_u32(req, VMIG_A_SESSION_FLAGS, VMIG_MIGRATE_FLAGS_INSECURE);
+		mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_HVA, (uintptr_t)self->shm);
+		mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_SIZE, self->len);
+		mnl_attr_put_u32(req, VMIG_A_SESSION_DISK_FD, disk);
+		mnl_attr_put_strz(req, VMIG_A_SESSION_DISK_NAME, "vmig-nltest");
+		if (vmig_nl_talk(&nl, req, NULL, NULL, &e) != EPERM) {
+			fprintf(stderr, "# migrate-start with disk-fd: %s (%s)\n",
+				strerror(e.err), e.msg);
+			_exit(12);
+		}
+		_exit(strcmp(e.msg, "vmig: disk-fd needs CAP_SYS_ADMIN, as storage moves do") ? 13 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* Run @fn as uid 65534 (no capabilities); its exit status is the result. */
+static int as_nobody(int (*fn)(void))
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(10);
+		_exit(fn());
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int nobody_dumps_sessions(void)
+{
+	struct vmig_nl_error e;
+	struct vmig_nl nl;
+	int n = 0;
+
+	if (vmig_nl_open(&nl))
+		return 11;
+	return vmig_nl_talk(&nl, vmig_nl_msg(&nl, VMIG_CMD_SESSION_GET, NLM_F_DUMP),
+			    count_cb, &n, &e) == EPERM ? 0 : 12;
+}
+
+static int nobody_subscribes(void)
+{
+	struct vmig_nl nl;
+
+	if (vmig_nl_open(&nl))
+		return 11;
+	return vmig_nl_subscribe(&nl) == EPERM ? 0 : 12;
+}
+
+/* Sessions name VMM pids and show progress: not for unprivileged users. */
+TEST(unprivileged_session_dump_is_eperm)
+{
+	EXPECT_EQ(0, as_nobody(nobody_dumps_sessions));
+}
+
+TEST(unprivileged_events_subscription_is_eperm)
+{
+	EXPECT_EQ(0, as_nobody(nobody_subscribes));
 }
 
 /* Mutating ops need CAP_NET_ADMIN; uid 65534 has no capabilities. */

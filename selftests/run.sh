@@ -32,6 +32,9 @@ host_check gen_check make -s gen-check
 host_check w1_clean make -s w1
 host_check sparse_clean make -s sparse
 host_check checkpatch_strict make -s checkpatch
+host_check production_build_has_no_fault_inject sh -c \
+	'make -s prod-module && ! modinfo -p build/prod/src/vmig.ko | grep -q fault_inject &&
+	 modinfo -p build/$(ls build | sort -V | grep -E "^[0-9]" | tail -n 1)/vmig.ko | grep -q fault_inject'
 host_check leakcheck_accepts_balanced_log sh -c \
 	'printf "vmig: session 1 created\nvmig: session 1 destroyed\n" | selftests/leakcheck.sh'
 host_check leakcheck_catches_a_leak sh -c \

@@ -18,7 +18,7 @@ t() {	# t NAME EXPECTED_RC EXPECTED_STDERR_SUBSTRING -- command...
 api=$(sed -n 's/^#define VMIG_API_VERSION[[:space:]]*//p' "$(dirname "$0")/../uapi/linux/vmig.h")
 [ -n "$api" ] || { echo "Bail out! no VMIG_API_VERSION in uapi/linux/vmig.h"; exit 1; }
 export api
-echo "1..9"
+echo "1..10"
 t usage_is_exit_2 2 "unknown command" -- vmigctl frobnicate
 t bad_option_is_exit_2 2 "unknown option" -- vmigctl -x version
 t bad_id_is_exit_2 2 "not a session id" -- vmigctl cancel notanumber
@@ -28,4 +28,26 @@ t show_empty_json 0 "" -- sh -c 'test "$(vmigctl -j show)" = "[]"'
 t cancel_unknown_has_kernel_text 1 "cancel: vmig: no such session (No such file or directory)" -- vmigctl cancel 77
 t cancel_unprivileged_is_eperm 1 "Operation not permitted" -- setpriv --reuid=65534 --regid=65534 --clear-groups vmigctl cancel 1
 t show_unknown_has_kernel_text 1 "show: vmig: no such session" -- vmigctl show 5
+
+# storage-move refuses a device whose table LVM reloads (by its uuid), and
+# changes nothing on it: LVM would load the old table at the next refresh.
+lvm_refused() {
+	local img a b rc=1 table
+	img=$(mktemp -d)
+	truncate -s 8M "$img/a" "$img/b"
+	a=$(losetup -f --show "$img/a") && b=$(losetup -f --show "$img/b") &&
+	dmsetup create vmigt-lv --uuid LVM-vmigtestvmigtestvmigtestvmigtest --table "0 16384 linear $a 0" &&
+	dmsetup mknodes vmigt-lv &&
+	table=$(dmsetup table vmigt-lv) || { echo "setup failed" >&2; rc=9; }
+	if [ "$rc" != 9 ]; then
+		vmigctl storage-move --dev /dev/mapper/vmigt-lv --to "$b" > /dev/null
+		rc=$?
+		[ "$(dmsetup table vmigt-lv)" = "$table" ] || { echo "table changed" >&2; rc=8; }
+	fi
+	dmsetup remove vmigt-lv 2> /dev/null
+	losetup -d "$a" "$b" 2> /dev/null
+	rm -rf "$img"
+	return $rc
+}
+t storage_move_refuses_lvm 1 "is an LVM logical volume (uuid LVM-...): its table is reloaded from elsewhere and a vmig-track table would be undone; move it with pvmove" -- lvm_refused
 exit $failed

@@ -125,6 +125,64 @@ int vmig_dm_swap_table(const char *name, const char *table, char *err,
 	return 0;
 }
 
+/*
+ * Device-mapper devices whose tables a manager reloads from its own
+ * metadata (by uuid prefix, as each manager sets it): a vmig-track table
+ * swapped in behind its back would be replaced by the old table at the
+ * next activation, refresh or resize, and the VM would silently see the
+ * old disk. Such devices are moved with their manager's own tool.
+ */
+static const struct {
+	const char *prefix, *owner, *instead;
+} vmig_dm_owners[] = {
+	{ "LVM-", "an LVM logical volume", "move it with pvmove, or migrate a device-mapper device stacked on it" },
+	{ "mpath-", "a multipath device (multipathd reloads it)", "move its paths with multipath's tools" },
+	{ "CRYPT-", "a dm-crypt mapping (cryptsetup owns its table)", "move the device beneath it" },
+	{ "part", "a kpartx partition mapping", "move the whole device beneath it" },
+};
+
+/**
+ * vmig_dm_check_owner() - refuse a device whose table a manager reloads
+ * @dev: the device-mapper device's path
+ * @err: why it is refused
+ * @errsz: size of @err
+ *
+ * For a move whose end state is a new table (storage-move). A migration's
+ * vmig-track table is temporary and the source's device is not used after.
+ *
+ * Return: 0, or -1 with @err.
+ */
+int vmig_dm_check_owner(const char *dev, char *err, size_t errsz)
+{
+	char path[128], uuid[160] = "";
+	struct stat st;
+	size_t i;
+	FILE *f;
+
+	if (stat(dev, &st)) {
+		snprintf(err, errsz, "%s: %s", dev, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid",
+		 major(st.st_rdev), minor(st.st_rdev));
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(uuid, sizeof(uuid), f))
+			uuid[0] = '\0';
+		fclose(f);
+	}
+	for (i = 0; i < sizeof(vmig_dm_owners) / sizeof(vmig_dm_owners[0]); i++) {
+		if (strncmp(uuid, vmig_dm_owners[i].prefix, strlen(vmig_dm_owners[i].prefix)))
+			continue;
+		snprintf(err, errsz,
+			 "%s is %s (uuid %.*s...): its table is reloaded from elsewhere and a vmig-track table would be undone; %s",
+			 dev, vmig_dm_owners[i].owner,
+			 (int)strlen(vmig_dm_owners[i].prefix), uuid, vmig_dm_owners[i].instead);
+		return -1;
+	}
+	return 0;
+}
+
 /**
  * vmig_dm_read_linear() - read a device whose table is one linear target
  * @dev: the device's path, e.g. /dev/mapper/NAME

@@ -33,6 +33,7 @@ int vmig_dmsetup(char *out, size_t outsz, char *err, size_t errsz, ...)
 	__attribute__((sentinel));
 int vmig_dm_read_linear(const char *dev, struct vmig_dm_linear *l, char *err,
 			size_t errsz);
+int vmig_dm_check_owner(const char *dev, char *err, size_t errsz);
 int vmig_dm_swap_table(const char *name, const char *table, char *err,
 		       size_t errsz);
 void vmig_dm_track_table(char *buf, size_t sz, const struct vmig_dm_linear *l,

@@ -353,7 +353,8 @@ int storage_move_main(int argc, char **argv)
 	ret = sm_parse(&m, argc, argv);
 	if (ret)
 		return ret;
-	if (vmig_dm_read_linear(m.dev, &m.dm, err, sizeof(err))) {
+	if (vmig_dm_check_owner(m.dev, err, sizeof(err)) ||
+	    vmig_dm_read_linear(m.dev, &m.dm, err, sizeof(err))) {
 		sm_warn("%s", err);
 		return VMIGCTL_FAIL;
 	}
