@@ -385,42 +385,75 @@ static int vmig_disk_send_pages(struct vmig_disk *d, struct vmig_stream *st,
 }
 
 /*
- * Read and send the run of dirty regions at [first, first + nr). Unless
- * @quiesced, under a claim, so that a write racing the read is either in
- * the copy or marks the region dirty again.
+ * Read one chunk (at most a frame) of the run at [first, first + nr)
+ * under a claim of the run. The first chunk's claim clears the run's bits.
+ * A later chunk's claim (only a region larger than a frame has several)
+ * must not lose a write that landed, since the first claim, in a chunk
+ * already sent: such a write marked the region again, and that mark is
+ * put back at release, so the region is sent again by the next sweep.
+ */
+static int vmig_disk_read_claimed(struct vmig_disk *d, unsigned long first,
+				  unsigned long nr, sector_t pos, u32 bytes,
+				  bool later, const char **why)
+{
+	struct block_device *src, *dst;
+	unsigned long redirtied = 0;
+	int ret;
+
+	ret = vmig_track_io_begin(d->t, &src, &dst);
+	if (ret) {
+		*why = "the disk's vmig-track table was replaced or removed";
+		return ret;
+	}
+	vmig_track_claim(d->t, first, nr, 0, later ? &redirtied : NULL);
+	ret = vmig_disk_read(src, d->g.src_offset + pos, bytes, d->run);
+	vmig_track_release(d->t, !ret && !redirtied);
+	vmig_track_io_end(d->t);
+	if (ret)
+		*why = "reading the disk failed";
+	return ret;
+}
+
+/*
+ * Read and send the run of dirty regions at [first, first + nr), one frame
+ * at a time: a run is one frame at most unless it is a single region
+ * larger than a frame. Unless @quiesced, each frame is read under a claim,
+ * so that a write racing the read is either in the copy or marks the
+ * region dirty again; the claim never spans a send, so guest writes wait
+ * for the source device, never for the network.
  */
 static int vmig_disk_send_run(struct vmig_disk *d, struct vmig_stream *st,
 			      unsigned long first, unsigned long nr,
 			      bool quiesced, const char **why)
 {
-	struct block_device *src, *dst;
-	sector_t pos = (sector_t)first << d->g.region_shift;
-	u32 bytes = min_t(sector_t, (sector_t)nr << d->g.region_shift,
-			  d->g.len - pos) << SECTOR_SHIFT;
+	sector_t start = (sector_t)first << d->g.region_shift;
+	sector_t end = min_t(sector_t, (sector_t)(first + nr) << d->g.region_shift,
+			     d->g.len);
+	sector_t pos;
+	u32 bytes;
 	int ret;
 
-	if (quiesced) {
-		/* vmig_disk_quiesce() holds the devices open. */
-		ret = vmig_disk_read(d->src, d->g.src_offset + pos, bytes, d->run);
-	} else {
-		ret = vmig_track_io_begin(d->t, &src, &dst);
+	for (pos = start; pos < end; pos += bytes >> SECTOR_SHIFT) {
+		bytes = min_t(sector_t, end - pos, VMIG_WIRE_MAX_BLOCKS) << SECTOR_SHIFT;
+		if (quiesced) {
+			/* vmig_disk_quiesce() holds the devices open. */
+			ret = vmig_disk_read(d->src, d->g.src_offset + pos, bytes,
+					     d->run);
+			if (ret)
+				*why = "reading the disk failed";
+		} else {
+			ret = vmig_disk_read_claimed(d, first, nr, pos, bytes,
+						     pos != start, why);
+		}
+		if (ret)
+			return ret;
+		ret = vmig_disk_send_pages(d, st, pos, bytes, d->run);
 		if (ret) {
-			*why = "the disk's vmig-track table was replaced or removed";
+			*why = "sending the disk failed";
 			return ret;
 		}
-		vmig_track_claim(d->t, first, nr, 0, NULL);
-		ret = vmig_disk_read(src, d->g.src_offset + pos, bytes, d->run);
-		vmig_track_release(d->t, !ret);
-		vmig_track_io_end(d->t);
 	}
-	if (ret) {
-		*why = "reading the disk failed";
-		return ret;
-	}
-	ret = vmig_disk_send_pages(d, st, pos, bytes, d->run);
-	if (ret)
-		*why = "sending the disk failed";
-	return ret;
+	return 0;
 }
 
 /*

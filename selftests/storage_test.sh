@@ -21,9 +21,23 @@
 # zeros for region 5, blocks 80-95). Blocks a writer rewrites after the
 # switchover would be right again: hence writers here stop as soon as the
 # move returns.
+#
+# Usage: storage_test.sh [-t TEST]...   (TAP; -t runs only the named tests
+# of $TESTS, the ones written as functions)
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/build:$PATH"
 . "$top/selftests/lib/dm.sh"
+
+TESTS="
+	granularity_1g_moves_with_the_device
+"
+only=
+while getopts "t:" o; do
+	case $o in
+	t) only="$only $OPTARG" ;;
+	*) echo "usage: $0 [-t TEST]..."; exit 2 ;;
+	esac
+done
 
 SECTORS=65536			# the device: 32 MiB
 T=$(mktemp -d)
@@ -166,7 +180,41 @@ dmsetup targets | grep -q '^vmig-track' || { echo "1..0 # SKIP vmig-track target
 RAM0=$(stat -L -c '%t:%T' /dev/ram0 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 RAM1=$(stat -L -c '%t:%T' /dev/ram1 | { IFS=: read -r a b; echo $((0x$a)):$((0x$b)); })
 
-echo "1..20"
+# --- the largest granularity: one 1 GiB region over the whole 32 MiB device ------
+# It is copied in 4 MiB batches of 1 MiB bios under one claim.
+granularity_1g_moves_with_the_device() {
+	local name=$FUNCNAME v
+	fresh
+	writer_start --iops 2000 --max-kb 16
+	move --to /dev/ram1 --granularity 1g --downtime-ms 10000
+	writer_stop
+	if [ "$rc" != 0 ]; then
+		fail $name "storage-move exited $rc: $(cat "$T/m.out" "$T/m.err" | tr '\n' ' ')"
+	elif [ -n "$werr" ]; then
+		fail $name "$werr"
+	elif v=$(verify /dev/ram1) && [ -n "$v" ]; then
+		fail $name "destination: $v"
+	else
+		echo "# $(tail -n 1 "$T/m.out")"
+		ok $name
+	fi
+}
+
+if [ -n "$only" ]; then
+	set -- $only
+	echo "1..$#"
+	for t in $only; do
+		case " $(echo $TESTS) " in
+		*" $t "*) $t ;;
+		*) fail "$t" "no such test (-t names one of: $(echo $TESTS))" ;;
+		esac
+	done
+	[ "$n" -eq "$#" ] || { echo "# plan $# but ran $n"; failed=1; }
+	exit $failed
+fi
+
+set -- $TESTS
+echo "1..$((20 + $#))"
 
 # --- the target alone: records writes per region, passes I/O through -------
 fresh
@@ -460,6 +508,10 @@ if dmsetup targets | grep -q '^delay'; then
 else
 	skip "timeout_cancels_move" "no dm-delay"
 fi
+
+for t in $TESTS; do
+	$t
+done
 
 # --- nothing left behind ---------------------------------------------------------
 rmdm $DEVS
