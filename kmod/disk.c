@@ -26,6 +26,7 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/delay.h>
+#include <linux/device-mapper.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -516,13 +517,41 @@ int vmig_disk_send(struct vmig_disk *d, struct vmig_stream *st, u64 budget,
 	return 0;
 }
 
+/*
+ * Write back the device's page cache and wait for it. A VMM writing
+ * through it (QEMU's default cache=writeback) has seen writes complete
+ * that are dirty pages there: they reach vmig-track, and become dirty
+ * regions, only when written back. Before the quiesce, never after it:
+ * writeback into a suspended device would wait for the resume.
+ */
+static int vmig_disk_writeback(struct vmig_disk *d, const char **why)
+{
+	struct mapped_device *md;
+	int ret;
+
+	md = dm_get_md(d->g.md);
+	if (!md) {
+		*why = "the disk is going away";
+		return -ENODEV;
+	}
+	ret = sync_blockdev(dm_disk(md)->part0);
+	dm_put(md);
+	if (ret)
+		*why = "writing back the disk's page cache failed";
+	return ret;
+}
+
 /**
  * vmig_disk_quiesce() - hold the disk's I/O for the switchover
- * @d: a source disk; the VMM is stopped
+ * @d: a source disk; the VMM and every other writer of the disk are
+ *	stopped
  * @why: out: static text on failure
  *
- * I/O in flight completes; new I/O waits in device-mapper until
- * vmig_disk_unquiesce().
+ * The device's page cache is written back first, then I/O in flight
+ * completes and new I/O waits in device-mapper until vmig_disk_unquiesce():
+ * the tracker has seen every write the stopped writers saw complete,
+ * buffered or not. A writer that is not stopped may dirty the cache again
+ * after the writeback; its writes are not carried.
  *
  * Context: the session's worker, may sleep.
  * Return: 0 or a negative errno.
@@ -533,6 +562,9 @@ int vmig_disk_quiesce(struct vmig_disk *d, const char **why)
 	unsigned int tries = 0;
 	int ret;
 
+	ret = vmig_disk_writeback(d, why);
+	if (ret)
+		return ret;
 	ret = vmig_track_io_begin(d->t, &d->src, &dst);
 	if (ret) {
 		*why = "the disk's vmig-track table was replaced or removed";

@@ -8,11 +8,15 @@
  *   diskverify run DEV {MODEL | --shared-model FILE} [--seconds S]
  *                  [--threads N] [--iops N/thread] [--max-kb K]
  *                  [--zeroout-pct P] [--discard-pct P] [--discard-zeroes]
- *                  [--sync-every N] [--from OLD]
+ *                  [--sync-every N] [--from OLD] [--buffered]
  *	random O_DIRECT writes (and BLKZEROOUT / BLKDISCARD ranges) all over
  *	a filled DEV (or one holding model OLD) until S seconds pass or
  *	SIGTERM/SIGINT; then fdatasync and save what every block must hold
  *	to MODEL. Any error fails.
+ *	With --buffered the writes go through DEV's page cache (as QEMU's
+ *	default cache=writeback): a write counts as done once pwrite()
+ *	returned, and with --sync-every 0 it may stay a dirty page until the
+ *	end. Verify reads O_DIRECT, so it checks what reached the device.
  *	With --shared-model the model lives in FILE (MAP_SHARED) all along,
  *	for a writer that is stopped (SIGSTOP) and killed rather than told to
  *	end: a migration's switchover stops it, it never runs on after.
@@ -71,6 +75,7 @@ struct opts {
 	unsigned int threads, iops, max_blks, zeroout_pct, discard_pct;
 	unsigned int sync_every;
 	int discard_zeroes;
+	int buffered;
 };
 
 struct worker {
@@ -106,13 +111,18 @@ static void fill_block(void *buf, uint64_t block, uint32_t gen)
 	h[2] = gen;
 }
 
-static int open_dev(const char *dev)
+static int open_dev_flags(const char *dev, int flags)
 {
-	int fd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC);
+	int fd = open(dev, O_RDWR | O_CLOEXEC | flags);
 
 	if (fd < 0)
 		fprintf(stderr, "diskverify: %s: %s\n", dev, strerror(errno));
 	return fd;
+}
+
+static int open_dev(const char *dev)
+{
+	return open_dev_flags(dev, O_DIRECT);
 }
 
 static int dev_blocks(int fd, const char *dev)
@@ -228,7 +238,8 @@ static void *worker_run(void *arg)
 	uint64_t nchunks = nblocks / CHUNK_BLKS, mine, seed, ops = 0;
 	char *buf = alloc_io(CHUNK_BLKS * BLK);
 	double start = now_s(), period = o->iops ? 1.0 / o->iops : 0;
-	int fd = open_dev(o->dev), zeroout = !!o->zeroout_pct;
+	int fd = open_dev_flags(o->dev, o->buffered ? 0 : O_DIRECT);
+	int zeroout = !!o->zeroout_pct;
 	int discard = !!o->discard_pct;
 
 	seed = 0x1234567ULL * (w->idx + 1) ^ (uint64_t)time(NULL);
@@ -550,7 +561,7 @@ static int usage(void)
 		"usage: diskverify fill DEV\n"
 		"       diskverify run DEV {MODEL | --shared-model FILE} [--seconds S] [--threads N]\n"
 		"                      [--iops N] [--max-kb K] [--zeroout-pct P] [--discard-pct P]\n"
-		"                      [--discard-zeroes] [--sync-every N] [--from OLD]\n"
+		"                      [--discard-zeroes] [--sync-every N] [--from OLD] [--buffered]\n"
 		"       diskverify verify DEV MODEL\n");
 	return 2;
 }
@@ -576,6 +587,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--discard-zeroes")) {
 			o.discard_zeroes = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--buffered")) {
+			o.buffered = 1;
 			continue;
 		}
 		if (!v)
