@@ -316,10 +316,11 @@ int vmig_stream_recv(struct vmig_stream *st, void *buf, u32 len)
  */
 int vmig_stream_recv_user(struct vmig_stream *st, void __user *buf, u32 len)
 {
+	struct vmig_compat_ubuf store;	/* lives as long as msg_iter */
 	struct msghdr msg = { };
 	int ret;
 
-	ret = vmig_compat_import_ubuf(buf, len, &msg.msg_iter);
+	ret = vmig_compat_import_ubuf(buf, len, &msg.msg_iter, &store);
 	if (ret)
 		return ret;
 	return vmig_stream_recv_iter(st, &msg, len);

@@ -90,18 +90,32 @@ static inline int vmig_compat_send_page(struct socket *sock, struct page *page,
 }
 #endif
 
-/* Point an iov_iter at user memory to receive into (renamed in 6.5). */
+/*
+ * Point an iov_iter at user memory to receive into (renamed in 6.5).
+ *
+ * 6.1's import_single_range() makes the iter point at the iovec it is
+ * given: that iovec must live as long as the iter, so it is the caller's
+ * (struct vmig_compat_ubuf, next to the iter). 6.12's ITER_UBUF keeps the
+ * address in the iter itself and needs no storage.
+ */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
-static inline int vmig_compat_import_ubuf(void __user *buf, size_t len,
-					  struct iov_iter *iter)
-{
+struct vmig_compat_ubuf {
 	struct iovec iov;
+};
 
-	return import_single_range(ITER_DEST, buf, len, &iov, iter);
+static inline int vmig_compat_import_ubuf(void __user *buf, size_t len,
+					  struct iov_iter *iter,
+					  struct vmig_compat_ubuf *store)
+{
+	return import_single_range(ITER_DEST, buf, len, &store->iov, iter);
 }
 #else
+struct vmig_compat_ubuf {
+};
+
 static inline int vmig_compat_import_ubuf(void __user *buf, size_t len,
-					  struct iov_iter *iter)
+					  struct iov_iter *iter,
+					  struct vmig_compat_ubuf *store)
 {
 	return import_ubuf(ITER_DEST, buf, len, iter);
 }
