@@ -17,6 +17,7 @@
 #include <linux/file.h>
 #include <linux/kthread.h>
 #include <linux/kvm_host.h>
+#include <linux/magic.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -34,16 +35,29 @@
  */
 static DEFINE_XARRAY(vmig_vm_claims);
 
-static bool vmig_vm_file_is_vcpu(struct file *file, struct kvm *kvm)
+/*
+ * Which vCPU of @kvm @file is: its index, -ENOTTY for a file that is no KVM
+ * vCPU, -ESRCH for another VM's vCPU. KVM exports nothing to compare a
+ * vCPU file's f_op with, and a file's private_data means nothing until its
+ * type is known, so the type is told first from what any file shows: an
+ * anon inode (made only by anon_inode_getfile()) named "kvm-vcpu:N", which
+ * only KVM's vCPU files are (its stats files are "kvm-vcpu-stats:N").
+ * Even then private_data is only compared with the VM's own vCPUs, never
+ * followed.
+ */
+static int vmig_vm_vcpu_index(struct file *file, struct kvm *kvm)
 {
 	const char *name = file->f_path.dentry->d_name.name;
 	struct kvm_vcpu *vcpu;
+	unsigned long i;
 
-	/* KVM names vCPU files "kvm-vcpu:N" and keeps the vCPU in private_data. */
-	if (strncmp(name, "kvm-vcpu:", 9))
-		return false;
-	vcpu = file->private_data;
-	return vcpu && vcpu->kvm == kvm;
+	if (file_inode(file)->i_sb->s_magic != ANON_INODE_FS_MAGIC ||
+	    strncmp(name, "kvm-vcpu:", 9))
+		return -ENOTTY;
+	kvm_for_each_vcpu(i, vcpu, kvm)
+		if (vcpu == file->private_data)
+			return i;
+	return -ESRCH;
 }
 
 /**
@@ -118,10 +132,14 @@ struct vmig_vm *vmig_vm_attach(int vm_fd, const u32 *vcpu_fds, u32 nr_vcpus,
 			goto err_put_vcpus;
 		}
 		vm->vcpu_files[i] = f;
-		if (!vmig_vm_file_is_vcpu(f, vm->kvm) ||
-		    ((struct kvm_vcpu *)f->private_data)->vcpu_idx != i) {
-			NL_SET_ERR_MSG_MOD(extack,
-					   "vcpu-fds must be this VM's vCPUs in index order");
+		ret = vmig_vm_vcpu_index(f, vm->kvm);
+		if (ret < 0 || (unsigned long)ret != i) {
+			if (ret == -ENOTTY)
+				NL_SET_ERR_MSG_MOD(extack, "a vcpu-fd is not a KVM vCPU");
+			else if (ret == -ESRCH)
+				NL_SET_ERR_MSG_MOD(extack, "a vcpu-fd is a vCPU of another VM");
+			else
+				NL_SET_ERR_MSG_MOD(extack, "vcpu-fds must be in vCPU index order");
 			ret = -EINVAL;
 			goto err_put_vcpus;
 		}

@@ -11,10 +11,12 @@
 #include <linux/kvm.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -617,6 +619,115 @@ TEST(unprivileged_version_is_allowed)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * migrate-start of a VM with one vCPU: what is handed in as a vCPU is
+ * checked to be one, of this VM, before anything reads it; what the
+ * switchover would carry is checked at start.
+ */
+FIXTURE(vcpu) {
+	struct vmig_nl nl;
+	struct vmig_nl_error e;
+	int kvm, vm, vcpu, sock, peer;
+	char dir[64];
+};
+
+FIXTURE_SETUP(vcpu)
+{
+	ASSERT_EQ(0, vmig_nl_open(&self->nl));
+	self->kvm = open("/dev/kvm", O_RDWR);
+	ASSERT_LE(0, self->kvm) TH_LOG("no /dev/kvm");
+	self->vm = ioctl(self->kvm, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, self->vm);
+	self->vcpu = ioctl(self->vm, KVM_CREATE_VCPU, 0);
+	ASSERT_LE(0, self->vcpu);
+	ASSERT_EQ(0, tcp_pair(&self->sock, &self->peer));
+	strcpy(self->dir, "/tmp/vmig-vcpu-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+}
+
+FIXTURE_TEARDOWN(vcpu)
+{
+	char fifo[96];
+
+	snprintf(fifo, sizeof(fifo), "%s/kvm-vcpu:0", self->dir);
+	unlink(fifo);
+	rmdir(self->dir);
+	close(self->peer);
+	close(self->sock);
+	close(self->vcpu);
+	close(self->vm);
+	close(self->kvm);
+	vmig_nl_close(&self->nl);
+}
+
+/* migrate-start of our VM with @vcpu as its vCPU and @nr_msrs MSRs. */
+static int vcpu_start(struct vmig_nl *nl, struct vmig_nl_error *e, int vm, int vcpu,
+		      int sock, uint32_t nr_msrs)
+{
+	struct nlmsghdr *req = vmig_nl_msg(nl, VMIG_CMD_MIGRATE_START, 0);
+	uint32_t msrs[256];
+	uint32_t i;
+
+	for (i = 0; i < nr_msrs && i < 256; i++)
+		msrs[i] = 0xc0000080 + i;
+	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, vm);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_VCPU_FD, vcpu);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_SOCK_FD, sock);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_FLAGS, VMIG_MIGRATE_FLAGS_INSECURE);
+	if (nr_msrs)
+		mnl_attr_put(req, VMIG_A_SESSION_MSR_INDEX, nr_msrs * sizeof(msrs[0]), msrs);
+	return vmig_nl_talk(nl, req, NULL, NULL, e);
+}
+
+TEST_F(vcpu, eventfd_as_vcpu_is_refused)
+{
+	int fd = eventfd(0, 0);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EINVAL, vcpu_start(&self->nl, &self->e, self->vm, fd, self->sock, 0));
+	EXPECT_STREQ("vmig: a vcpu-fd is not a KVM vCPU", self->e.msg);
+	close(fd);
+}
+
+/* A file that only has a vCPU's name: its private_data is a pipe's. */
+TEST_F(vcpu, fifo_named_like_a_vcpu_is_refused)
+{
+	char fifo[96];
+	int fd;
+
+	snprintf(fifo, sizeof(fifo), "%s/kvm-vcpu:0", self->dir);
+	ASSERT_EQ(0, mkfifo(fifo, 0600));
+	fd = open(fifo, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EINVAL, vcpu_start(&self->nl, &self->e, self->vm, fd, self->sock, 0));
+	EXPECT_STREQ("vmig: a vcpu-fd is not a KVM vCPU", self->e.msg);
+	close(fd);
+}
+
+/* KVM's vCPU stats file holds the vCPU too, but is no vCPU. */
+TEST_F(vcpu, vcpu_stats_fd_is_refused)
+{
+	int fd = ioctl(self->vcpu, KVM_GET_STATS_FD, 0);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EINVAL, vcpu_start(&self->nl, &self->e, self->vm, fd, self->sock, 0));
+	EXPECT_STREQ("vmig: a vcpu-fd is not a KVM vCPU", self->e.msg);
+	close(fd);
+}
+
+TEST_F(vcpu, vcpu_of_another_vm_is_refused)
+{
+	int vm2 = ioctl(self->kvm, KVM_CREATE_VM, 0), vcpu2;
+
+	ASSERT_LE(0, vm2);
+	vcpu2 = ioctl(vm2, KVM_CREATE_VCPU, 0);
+	ASSERT_LE(0, vcpu2);
+	EXPECT_EQ(EINVAL, vcpu_start(&self->nl, &self->e, self->vm, vcpu2, self->sock, 0));
+	EXPECT_STREQ("vmig: a vcpu-fd is a vCPU of another VM", self->e.msg);
+	close(vcpu2);
+	close(vm2);
 }
 
 TEST_HARNESS_MAIN
