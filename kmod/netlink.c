@@ -72,7 +72,6 @@ MODULE_ALIAS_GENL_FAMILY(VMIG_FAMILY_NAME);
 
 #define VMIG_FEATURES	(VMIG_FEATURE_DIRTY_LOG | VMIG_FEATURE_ZEROCOPY | \
 			 VMIG_FEATURE_STORAGE_MOVE | VMIG_FEATURE_DISK_MIGRATE)
-#define VMIG_MAX_MSRS	4096
 
 int vmig_nl_info_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
@@ -452,9 +451,9 @@ static int vmig_nl_start(struct sk_buff *skb, struct genl_info *info, enum vmig_
 	if (role == VMIG_ROLE_SOURCE && info->attrs[VMIG_A_SESSION_MSR_INDEX]) {
 		const struct nlattr *a = info->attrs[VMIG_A_SESSION_MSR_INDEX];
 
-		if (nla_len(a) % sizeof(u32) || nla_len(a) / sizeof(u32) > VMIG_MAX_MSRS) {
+		if (nla_len(a) % sizeof(u32) || nla_len(a) / sizeof(u32) > VMIG_STATE_MAX_MSRS) {
 			vmig_nl_reject(info->extack, a,
-				       "msr-index must be an array of at most 4096 u32");
+				       "msr-index must be an array of at most 255 u32 (KVM moves at most 255 MSRs per call)");
 			ret = -EINVAL;
 			goto err_discard;
 		}

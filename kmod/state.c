@@ -70,6 +70,10 @@ static size_t vmig_msrs_size(u32 n)
 	return sizeof(struct kvm_msrs) + n * sizeof(struct kvm_msr_entry);
 }
 
+/* The longest MSR list migrate-start accepts travels in one STATE frame. */
+static_assert(sizeof(struct kvm_msrs) + VMIG_STATE_MAX_MSRS * sizeof(struct kvm_msr_entry) <=
+	      VMIG_WIRE_MAX_STATE);
+
 /**
  * vmig_state_scratch_size() - scratch bytes the state ioctls need
  * @nr_msrs: MSRs carried

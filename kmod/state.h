@@ -31,6 +31,14 @@ enum vmig_state_kind {
 	__VMIG_SK_MAX,
 };
 
+/*
+ * MSRs a session may carry: KVM_GET_MSRS and KVM_SET_MSRS refuse 256 or
+ * more in one call (MAX_IO_MSRS, arch/x86/kvm/x86.c), and the record of
+ * 255 (4 KiB) fits a STATE frame. migrate-start refuses a longer list, so
+ * the limit is not found at switchover.
+ */
+#define VMIG_STATE_MAX_MSRS	255
+
 /**
  * struct vmig_msr_list - MSRs to carry, filtered to those KVM can read
  * @nr: entries in @index

@@ -730,4 +730,13 @@ TEST_F(vcpu, vcpu_of_another_vm_is_refused)
 	close(vm2);
 }
 
+/* KVM_GET_MSRS moves at most 255: 256 would fail only at switchover. */
+TEST_F(vcpu, more_msrs_than_kvm_moves_are_refused_at_start)
+{
+	EXPECT_EQ(EINVAL, vcpu_start(&self->nl, &self->e, self->vm, self->vcpu,
+				     self->sock, 256));
+	EXPECT_STREQ("vmig: msr-index must be an array of at most 255 u32 (KVM moves at most 255 MSRs per call)",
+		     self->e.msg);
+}
+
 TEST_HARNESS_MAIN
