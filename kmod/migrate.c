@@ -22,8 +22,10 @@
 #include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/kvm.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -246,17 +248,45 @@ out_put:
 	return ret;
 }
 
+/*
+ * Nanoseconds @bytes take at @bw bytes per second, saturating: bytes *
+ * NSEC_PER_SEC overflows u64 past 18.4 GB, and x86's mul_u64_u64_div_u64()
+ * traps (#DE) when its quotient does not fit, so only the remainder, below
+ * @bw, goes through it.
+ */
+static u64 vmig_migrate_due_ns(u64 bytes, u64 bw)
+{
+	u64 whole = div64_u64(bytes, bw), ns;
+
+	if (check_mul_overflow(whole, (u64)NSEC_PER_SEC, &ns))
+		return U64_MAX;
+	return ns + mul_u64_u64_div_u64(bytes - whole * bw, NSEC_PER_SEC, bw);
+}
+
+/*
+ * Hold the pass back to max-bandwidth: @bytes sent since @t0. The wait ends
+ * early on cancel or a switchover request (both wake s->wq), so a tiny
+ * limit cannot pin the worker, and it is interruptible so that a long one
+ * neither counts as a hung task nor in the load average (a kthread takes
+ * no signals). Slept in steps of a second to notice the VMM exiting.
+ */
 static void vmig_migrate_throttle(struct vmig_session *s, ktime_t t0, u64 bytes)
 {
-	u64 due_ns, spent_ns;
+	u64 due_ns, spent_ns, left;
 
 	if (!s->max_bandwidth)
 		return;
-	due_ns = div64_u64(bytes * NSEC_PER_SEC, s->max_bandwidth);
-	spent_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
-	if (due_ns > spent_ns)
-		usleep_range(div_u64(due_ns - spent_ns, 1000),
-			     div_u64(due_ns - spent_ns, 1000) + 100);
+	due_ns = vmig_migrate_due_ns(bytes, s->max_bandwidth);
+	for (;;) {
+		spent_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+		if (due_ns <= spent_ns || !vmig_vm_vmm_alive(s->vm))
+			return;
+		left = min_t(u64, nsecs_to_jiffies(due_ns - spent_ns) + 1, HZ);
+		if (wait_event_interruptible_timeout(s->wq,
+						     READ_ONCE(s->switch_req) ||
+						     READ_ONCE(s->cancel), left))
+			return;
+	}
 }
 
 /*

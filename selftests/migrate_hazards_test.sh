@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Live migrations that meet a hazard (security review, issue #11): a
+# bandwidth limit that would pace the worker for a minute, a guest that is
+# mostly zero pages, memory slots changed under a session at either end.
+# Between two netns "hosts" (lib/netns.sh), with fresh test VMMs per case.
+# Needs root, vmig.ko (a test build: fault_inject), kvm.
+#
+#   TESTS="name ..." ./migrate_hazards_test.sh    runs those cases only
+top=$(cd "$(dirname "$0")/.." && pwd)
+VMIG_BUILD=$top/build
+export PATH="$VMIG_BUILD:$PATH"
+. "$top/selftests/lib/netns.sh"
+. "$top/selftests/lib/vmm.sh"
+. "$top/selftests/lib/migrate.sh"
+
+PORT=7411
+n=0 failed=0
+T=$(mktemp -d)
+LAYOUT1="--slot 0:0:16M"
+LAYOUT3="--slot 0:0:8M --slot 1:0x10000000:8M --slot 2:0x20000000:4M"
+
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+fail() { n=$((n + 1)); failed=1; echo "not ok $n $1 # $2"; }
+
+cleanup() {
+	echo 0 > /sys/module/vmig/parameters/fault_inject 2> /dev/null
+	for v in src dst; do vmm_kill $v 2>/dev/null; done
+	stop_receive
+	netns_down
+}
+trap 'cleanup; rm -rf "$T"' EXIT
+
+fresh() {	# fresh "src tvmm args" "dst tvmm args"
+	cleanup
+	netns_up || return 1
+	vmm_start src $VMIG_SRC_NS $1 || return 1
+	vmm_start dst $VMIG_DST_NS $2 --wait || return 1
+}
+
+session_id() {	# in_src|in_dst
+	$1 vmigctl -j show | python3 -c "import json,sys; print(json.load(sys.stdin)[0][\"id\"])"
+}
+
+# Full pages at 4 kB/s: one 64-page run is 64 s of pacing. A cancel must
+# end the pass at once, not after the pacing sleep (30 s: the rig's TCG
+# takes several seconds for the cancel and the controller's exit alone).
+cancel_ends_bandwidth_pacing() {
+	local name=${FUNCNAME[0]} t0 t1
+	fresh "$LAYOUT1 --vcpus 1 --rate 200" "$LAYOUT1 --vcpus 1" && start_receive
+	( for _ in $(seq 100); do
+		in_src vmigctl -j show 2> /dev/null | grep -q precopy && break
+		sleep 0.1
+	  done
+	  sleep 2
+	  date +%s.%N > "$T/t0"
+	  in_src vmigctl cancel "$(session_id in_src)" ) &
+	local actor=$!
+	migrate --max-bandwidth 4k --no-zero-detect
+	t1=$(date +%s.%N)
+	wait $actor
+	rrc=$(wait_receive 300)
+	t0=$(cat "$T/t0" 2> /dev/null || echo 0)
+	local took
+	took=$(python3 -c "print(f'{$t1 - $t0:.1f}')")
+	if [ "$mig_rc" -eq 1 ] && grep -q "cancelled" "$T/mig.err" &&
+	   python3 -c "import sys; sys.exit(0 if $t1 - $t0 < 30 else 1)" &&
+	   source_still_runs && sessions_gone; then
+		echo "# $name: the migration ended ${took}s after the cancel: $(tail -1 "$T/mig.err")"
+		ok "$name"
+	else
+		fail "$name" "migrate rc $mig_rc ended ${took}s after the cancel ($(tail -1 "$T/mig.err")); receive rc $rrc"
+	fi
+}
+
+ALL="cancel_ends_bandwidth_pacing"
+TESTS=${TESTS:-$ALL}
+set -- $TESTS
+echo "1..$#"
+for t in $TESTS; do
+	$t
+done
+[ "$n" -eq $# ] || { echo "# ran $n of $# planned"; failed=1; }
+exit $failed
