@@ -14,7 +14,11 @@
  * record must have a known kind, a valid vCPU and the size KVM expects,
  * before a single byte is written into the VM.
  */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/falloc.h>	/* needs fs.h first (6.1) */
 #include <linux/kvm.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/netlink.h>
 #include <linux/sched/signal.h>
@@ -22,6 +26,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "compat/compat.h"
 #include "disk.h"
 #include "fault.h"
 #include "ram.h"
@@ -179,6 +184,58 @@ out_free:
 	return ret;
 }
 
+/*
+ * Make @len bytes at @addr (page aligned, in the adopted VMM mm) read as
+ * zero without faulting them in: most of a fresh destination was never
+ * touched, and clearing it would make a mostly-empty guest arrive fully
+ * resident. So a ZERO run discards, as QEMU discards RAM: private
+ * anonymous memory is zapped as by MADV_DONTNEED (present pages and swap
+ * entries go; the range reads as zero again, untouched pages stay
+ * unmapped); a shared tmpfs mapping gets a hole punched in its file, which
+ * every mapping of it then reads as zero. zap_page_range(_single)() and
+ * vfs_fallocate() are exported on 6.1 and 6.12 alike. Probing for a present
+ * page instead (get_user_pages_fast_only()) cannot tell an untouched page
+ * from a swapped-out one, which need not be zero. Anything else is cleared
+ * through the mapping: a private file mapping would read its file again,
+ * a locked one must stay populated, a hugetlb one discards only whole huge
+ * pages.
+ */
+static int vmig_receive_zero(unsigned long addr, size_t len)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct file *file = NULL;
+	bool zapped = false;
+	loff_t pos = 0;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma && len <= vma->vm_end - addr) {
+		if (vma_is_anonymous(vma) &&
+		    !(vma->vm_flags & (VM_LOCKED | VM_HUGETLB | VM_PFNMAP | VM_MIXEDMAP))) {
+			vmig_compat_zap_range(vma, addr, len);
+			zapped = true;
+		} else if ((vma->vm_flags & VM_SHARED) && vma->vm_file &&
+			   file_inode(vma->vm_file)->i_sb->s_magic == TMPFS_MAGIC) {
+			file = get_file(vma->vm_file);
+			pos = ((loff_t)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
+		}
+	}
+	mmap_read_unlock(mm);
+	if (zapped)
+		return 0;
+	/* Outside mmap_lock: the file's i_rwsem ranks above it. */
+	if (file) {
+		int ret = vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					pos, len);
+
+		fput(file);
+		if (!ret)
+			return 0;
+	}
+	return clear_user((void __user *)addr, len) ? -EFAULT : 0;
+}
+
 static int vmig_receive_run_frame(struct vmig_session *s, const struct vmig_layout *l,
 				  u16 type, u32 len, struct vmig_stats *stats,
 				  const char **why)
@@ -213,11 +270,11 @@ static int vmig_receive_run_frame(struct vmig_session *s, const struct vmig_layo
 		return -EBADMSG;
 	}
 	if (type == VMIG_WIRE_ZERO) {
-		if (clear_user((void __user *)(slot->hva + (off << PAGE_SHIFT)),
-			       (size_t)count << PAGE_SHIFT))
-			return -EFAULT;
-		stats->zero_pages += count;
-		return 0;
+		ret = vmig_receive_zero(slot->hva + (off << PAGE_SHIFT),
+					(size_t)count << PAGE_SHIFT);
+		if (!ret)
+			stats->zero_pages += count;
+		return ret;
 	}
 	ret = vmig_stream_recv_user(s->stream,
 				    (void __user *)(slot->hva + (off << PAGE_SHIFT)),

@@ -73,7 +73,35 @@ cancel_ends_bandwidth_pacing() {
 	fi
 }
 
-ALL="cancel_ends_bandwidth_pacing"
+# kB of anonymous memory resident in process $1.
+rss_anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }
+
+# A 64 MiB guest that wrote 16 MiB at most: the destination stays as
+# sparse as the source (zero runs discard, never fault in), and equal.
+zero_pages_stay_unmapped_on_destination() {
+	local name=${FUNCNAME[0]} sh dh srss drss
+	fresh "--slot 0:0:64M --vcpus 1 --rate 200" "--slot 0:0:64M --vcpus 1" && start_receive
+	sleep 1
+	migrate
+	rrc=$(wait_receive)
+	if [ "$mig_rc" -ne 0 ] || [ "$rrc" != 0 ]; then
+		fail "$name" "migrate rc $mig_rc ($(tail -2 "$T/mig.err")), receive rc $rrc ($(tail -1 "$T/recv.err"))"
+		return
+	fi
+	srss=$(rss_anon "$src_pid")
+	drss=$(rss_anon "$dst_pid")
+	sh=$(memhash "$src_pid" $src_ranges)
+	dh=$(vmm_cmd dst hash); dh=${dh#OK hash=}
+	echo "# $name: RssAnon source ${srss} kB, destination ${drss} kB; $(grep -o 'zero[^,]*' "$T/mig.out" | tail -1)"
+	if [ "$sh" = "$dh" ] && [ "$drss" -le $((srss + 8192)) ] &&
+	   vmm_cmd dst verify > /dev/null; then
+		ok "$name"
+	else
+		fail "$name" "hashes $sh/$dh; destination RssAnon $drss kB against the source's $srss kB"
+	fi
+}
+
+ALL="cancel_ends_bandwidth_pacing zero_pages_stay_unmapped_on_destination"
 TESTS=${TESTS:-$ALL}
 set -- $TESTS
 echo "1..$#"

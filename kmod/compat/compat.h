@@ -54,6 +54,16 @@ static inline void vmig_compat_extack_msg(struct netlink_ext_ack *extack,
 #define vmig_compat_kvm_nr_as(kvm) ((void)(kvm), KVM_ADDRESS_SPACE_NUM)
 #endif
 
+/*
+ * Zap user pages of part of one VMA, as MADV_DONTNEED does; mmap_lock held
+ * for read. 6.3 replaced zap_page_range() with zap_page_range_single().
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define vmig_compat_zap_range(vma, addr, len) zap_page_range(vma, addr, len)
+#else
+#define vmig_compat_zap_range(vma, addr, len) zap_page_range_single(vma, addr, len, NULL)
+#endif
+
 #include <linux/net.h>
 #include <linux/uio.h>
 #include <linux/socket.h>
