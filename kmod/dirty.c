@@ -23,8 +23,11 @@
 #include <linux/vmalloc.h>
 
 #include "dirty.h"
+#include "fault.h"
 
 #define VMIG_DIRTY_LOG_OFF	64	/* bitmap offset in the scratch buffer */
+/* Layout re-reads when slots change while vmig turns logging on. */
+#define VMIG_DIRTY_RELAYOUT_TRIES	3
 
 static size_t vmig_dirty_bitmap_bytes(u64 npages)
 {
@@ -51,8 +54,19 @@ size_t vmig_dirty_scratch_size(struct vmig_vm *vm)
 	return VMIG_DIRTY_LOG_OFF + max + 64 * 1024;
 }
 
+/*
+ * Turn dirty logging of slot @s on or off. @s was read at generation *@gen,
+ * which the caller still expects. KVM_SET_USER_MEMORY_REGION sets a slot
+ * whole: had the VMM deleted or moved @s since, the ioctl would bring it
+ * back at its stale address. So the generation is compared right before
+ * (-EAGAIN: the slots changed, nothing was written; re-read them) and right
+ * after, where our own update must account for all of the change
+ * (-ESTALE: the VMM changed slots during the ioctl, which may have undone
+ * its change). The window left is the ioctl's own. On success *@gen is the
+ * generation after our update.
+ */
 static int vmig_dirty_set_logging(struct vmig_dirty *d, const struct vmig_slot *s,
-				  bool on)
+				  bool on, u64 *gen)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = s->id,
@@ -62,9 +76,23 @@ static int vmig_dirty_set_logging(struct vmig_dirty *d, const struct vmig_slot *
 		.memory_size = s->npages << PAGE_SHIFT,
 		.userspace_addr = s->hva,
 	};
+	long ret;
 
-	return vmig_vm_ioctl(d->vm, d->vm->vm_file, KVM_SET_USER_MEMORY_REGION,
-			     &r, sizeof(r));
+	if (vmig_vm_generation(d->vm) != *gen)
+		return -EAGAIN;
+	/* The VMM deleting the slot inside the window (test only). */
+	if (on && vmig_fault(VMIG_FAULT_SLOT_RACE)) {
+		struct kvm_userspace_memory_region del = { .slot = s->id };
+
+		vmig_vm_ioctl(d->vm, d->vm->vm_file, KVM_SET_USER_MEMORY_REGION,
+			      &del, sizeof(del));
+	}
+	ret = vmig_vm_ioctl(d->vm, d->vm->vm_file, KVM_SET_USER_MEMORY_REGION,
+			    &r, sizeof(r));
+	if (ret)
+		return ret;
+	*gen += vmig_vm_generation_step(d->vm);
+	return vmig_vm_generation(d->vm) == *gen ? 0 : -ESTALE;
 }
 
 static bool vmig_slot_same(const struct vmig_slot *a, const struct vmig_slot *b)
@@ -85,12 +113,43 @@ static void vmig_dirty_free_bitmaps(struct vmig_dirty *d, u32 n,
 }
 
 /*
+ * Turn off the dirty logging vmig turned on (@logging, per slot of @l) in
+ * the slots that are still as @l has them, logging; slots the VMM changed
+ * since are left as it set them. Each write is checked against the layout
+ * just read, so none recreates a slot the VMM deleted meanwhile; when the
+ * slots keep changing the rest stay logged, which costs speed, not data.
+ */
+static void vmig_dirty_unlog(struct vmig_dirty *d, const struct vmig_layout *l,
+			     const bool *logging)
+{
+	struct vmig_layout now;
+	u32 i, j;
+	u64 gen;
+
+	if (vmig_vm_layout(d->vm, &now))
+		return;
+	gen = now.generation;
+	for (i = 0; i < l->nr_slots; i++) {
+		if (!logging[i])
+			continue;
+		for (j = 0; j < now.nr_slots; j++)
+			if (vmig_slot_same(&now.slots[j], &l->slots[i]) &&
+			    (now.slots[j].flags & KVM_MEM_LOG_DIRTY_PAGES) &&
+			    vmig_dirty_set_logging(d, &l->slots[i], false, &gen))
+				goto out_free;
+	}
+out_free:
+	vmig_layout_free(&now);
+}
+
+/*
  * Adopt a new layout: carry over bitmaps of unchanged, still-logged slots,
  * mark every other slot entirely dirty and (re)arm its dirty log.
  */
 static int vmig_dirty_adopt(struct vmig_dirty *d, struct vmig_layout *nl,
 			    const char **why)
 {
+	u64 gen = nl->generation;
 	unsigned long **bm;
 	bool *logging;
 	u32 i, j;
@@ -143,11 +202,18 @@ static int vmig_dirty_adopt(struct vmig_dirty *d, struct vmig_layout *nl,
 		if (s->flags & KVM_MEM_READONLY)
 			continue;
 		if (!(s->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
-			ret = vmig_dirty_set_logging(d, s, true);
-			if (ret) {
+			ret = vmig_dirty_set_logging(d, s, true, &gen);
+			if (ret == -ESTALE) {
+				/* Ours is on: the undo below decides on the slot as it is now. */
+				logging[i] = true;
+				*why = VMIG_DIRTY_SLOTS_RACED;
+			} else if (ret == -EAGAIN) {
+				*why = "memory slots changed as vmig armed dirty logging; retry";
+			} else if (ret) {
 				*why = "KVM refused to turn on dirty logging";
-				goto err_free;
 			}
+			if (ret)
+				goto err_free;
 		}
 		logging[i] = true;
 		s->flags &= ~KVM_MEM_LOG_DIRTY_PAGES;
@@ -158,15 +224,17 @@ static int vmig_dirty_adopt(struct vmig_dirty *d, struct vmig_layout *nl,
 	vmig_layout_free(&d->layout);
 	d->layout = *nl;
 	/* Our own flag changes moved the generation; this is the new base. */
-	d->layout.generation = vmig_vm_generation(d->vm);
+	d->layout.generation = gen;
 	d->bitmaps = bm;
 	d->logging = logging;
 	return 0;
 
 err_free:
-	for (i = 0; i < nl->nr_slots; i++)
-		if (logging && logging[i] && !(nl->slots[i].flags & KVM_MEM_LOG_DIRTY_PAGES))
-			vmig_dirty_set_logging(d, &nl->slots[i], false);
+	/* Undo only what this call turned on; carried-over slots keep logging. */
+	for (i = 0; logging && i < nl->nr_slots; i++)
+		logging[i] &= !(nl->slots[i].flags & KVM_MEM_LOG_DIRTY_PAGES);
+	if (logging)
+		vmig_dirty_unlog(d, nl, logging);
 	vmig_dirty_free_bitmaps(d, nl->nr_slots, bm, NULL);
 	kfree(logging);
 	vmig_layout_free(nl);
@@ -180,7 +248,9 @@ err_free:
  * @why: out: a static explanation when the VM cannot be tracked
  *
  * Return: 0 or a negative errno (-EBUSY: the VMM logs dirty pages itself;
- * -EOPNOTSUPP: the VM uses the dirty ring or unknown slot flags).
+ * -EOPNOTSUPP: the VM uses the dirty ring or unknown slot flags; -EAGAIN or
+ * -ESTALE: the VMM changed slots while logging was turned on, see
+ * vmig_dirty_set_logging()).
  */
 int vmig_dirty_start(struct vmig_dirty *d, struct vmig_vm *vm, const char **why)
 {
@@ -268,10 +338,13 @@ static int vmig_dirty_harvest_slot(struct vmig_dirty *d, u32 i, u64 *found)
  * to the bitmaps and re-arms write protection.
  *
  * Return: pages newly reported dirty, or a negative errno (-ENOENT: a slot
- * the VMM changed between our layout check and the harvest; retried once).
+ * the VMM changed between our layout check and the harvest; retried once.
+ * -ESTALE: the VMM changed slots while logging was re-armed, and the VM's
+ * slots may no longer be what it set).
  */
 s64 vmig_dirty_harvest(struct vmig_dirty *d)
 {
+	int relayout_tries = 0;
 	u64 found = 0;
 	int tries = 0;
 	const char *why;
@@ -287,6 +360,8 @@ again:
 		if (ret)
 			return ret;
 		ret = vmig_dirty_adopt(d, &nl, &why);
+		if (ret == -EAGAIN && relayout_tries++ < VMIG_DIRTY_RELAYOUT_TRIES)
+			goto again;
 		if (ret) {
 			pr_warn("cannot follow a memory slot change: %s\n", why);
 			return ret;
@@ -333,22 +408,9 @@ u64 vmig_dirty_pending(const struct vmig_dirty *d)
  */
 void vmig_dirty_stop(struct vmig_dirty *d)
 {
-	struct vmig_layout now;
-	u32 i, j;
-
 	if (!d->vm)
 		return;
-	if (!vmig_vm_layout(d->vm, &now)) {
-		for (i = 0; i < d->layout.nr_slots; i++) {
-			if (!d->logging[i])
-				continue;
-			for (j = 0; j < now.nr_slots; j++)
-				if (vmig_slot_same(&now.slots[j], &d->layout.slots[i]) &&
-				    (now.slots[j].flags & KVM_MEM_LOG_DIRTY_PAGES))
-					vmig_dirty_set_logging(d, &d->layout.slots[i], false);
-		}
-		vmig_layout_free(&now);
-	}
+	vmig_dirty_unlog(d, &d->layout, d->logging);
 	vmig_dirty_free_bitmaps(d, d->layout.nr_slots, d->bitmaps, d->logging);
 	vmig_layout_free(&d->layout);
 	kvfree(d->kbuf);

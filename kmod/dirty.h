@@ -9,6 +9,10 @@
 
 #include "vm.h"
 
+/* Why a session fails on -ESTALE from vmig_dirty_start() or _harvest(). */
+#define VMIG_DIRTY_SLOTS_RACED \
+	"the VMM changed memory slots while vmig turned on their dirty logging"
+
 /**
  * struct vmig_dirty - pages still to send, per memory slot
  * @vm: the VM (entered by the worker that owns this tracker)

@@ -20,6 +20,7 @@
 #define VMIG_FAULT_IMPOSSIBLE_SREGS	BIT(5)	/* vCPU 0's sregs: 64-bit CS, no long mode */
 #define VMIG_FAULT_NO_PAGE_TABLES	BIT(6)	/* RAM backend: page-table writers unseen */
 #define VMIG_FAULT_LOSE_ACK		BIT(7)	/* a commit's ACK never reaches the source */
+#define VMIG_FAULT_SLOT_RACE		BIT(8)	/* a slot is deleted as vmig arms its log */
 
 #ifdef VMIG_FAULT_INJECT
 extern unsigned int vmig_fault_inject;

@@ -439,7 +439,7 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 	}
 	n = vmig_migrate_harvest(s, d);
 	if (n < 0) {
-		*why = "final dirty harvest failed";
+		*why = n == -ESTALE ? VMIG_DIRTY_SLOTS_RACED : "final dirty harvest failed";
 		return n;
 	}
 	vmig_fault_lose_redirtied(s, d);
@@ -599,7 +599,8 @@ void vmig_migrate_run(struct vmig_session *s)
 		n = vmig_migrate_harvest(s, &d);
 		if (n < 0) {
 			ret = n;
-			why = "harvesting the dirty log failed";
+			why = n == -ESTALE ? VMIG_DIRTY_SLOTS_RACED :
+			      "harvesting the dirty log failed";
 			goto out_stop_dirty;
 		}
 		vmig_fault_lose_redirtied(s, &d);

@@ -185,6 +185,38 @@ out_free:
 }
 
 /*
+ * The destination VMM keeps its slots as they were when the session
+ * started (the contract): pages land at the addresses read then, so a
+ * slot it deleted or moved meanwhile would take them at a stale address,
+ * memory it may have unmapped or reused. Checked before each frame. KVM's
+ * own private slots (APIC access page) move the generation too, so a
+ * change is judged on the VMM's slots alone.
+ */
+static int vmig_receive_check_layout(struct vmig_session *s, struct vmig_layout *l,
+				     const char **why)
+{
+	struct vmig_layout now;
+	int ret;
+	u32 i;
+
+	if (s->ram || vmig_vm_generation(s->vm) == l->generation)
+		return 0;
+	ret = vmig_vm_layout(s->vm, &now);
+	if (ret)
+		return ret;
+	ret = now.nr_slots == l->nr_slots ? 0 : -ESTALE;
+	for (i = 0; !ret && i < now.nr_slots; i++)
+		if (memcmp(&now.slots[i], &l->slots[i], sizeof(now.slots[i])))
+			ret = -ESTALE;
+	if (ret)
+		*why = "the destination VMM changed its memory slots during the migration";
+	else
+		l->generation = now.generation;
+	vmig_layout_free(&now);
+	return ret;
+}
+
+/*
  * Make @len bytes at @addr (page aligned, in the adopted VMM mm) read as
  * zero without faulting them in: most of a fresh destination was never
  * touched, and clearing it would make a mostly-empty guest arrive fully
@@ -392,6 +424,9 @@ void vmig_receive_run(struct vmig_session *s)
 			ret = -ESRCH;
 			break;
 		}
+		ret = vmig_receive_check_layout(s, &l, &why);
+		if (ret)
+			break;
 		if (!hello && type != VMIG_WIRE_HELLO) {
 			why = "first frame is not HELLO";
 			ret = -EBADMSG;
@@ -407,6 +442,9 @@ void vmig_receive_run(struct vmig_session *s)
 		case VMIG_WIRE_PAGES:
 		case VMIG_WIRE_ZERO:
 			ret = vmig_receive_run_frame(s, &l, type, len, &stats, &why);
+			/* A slot the VMM just unmapped fails the landing: say why. */
+			if (ret == -EFAULT && vmig_receive_check_layout(s, &l, &why) == -ESTALE)
+				ret = -ESTALE;
 			break;
 		case VMIG_WIRE_DISK:
 			ret = vmig_disk_recv_hello(s->disk, st, len, &why);

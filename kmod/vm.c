@@ -351,6 +351,23 @@ u64 vmig_vm_generation(struct vmig_vm *vm)
 }
 
 /**
+ * vmig_vm_generation_step() - how far one slot update moves the generation
+ * @vm: the VM
+ *
+ * KVM commits each update of one slot (a flags change) with one swap of its
+ * address space's slots, which adds the number of address spaces to that
+ * space's generation (kvm_swap_active_memslots(), 6.1 and 6.12 alike). A
+ * caller that knows the generation before its own update can so tell
+ * whether anyone else's came in between.
+ *
+ * Return: the step of vmig_vm_generation() for one slot update.
+ */
+u64 vmig_vm_generation_step(struct vmig_vm *vm)
+{
+	return vmig_compat_kvm_nr_as(vm->kvm);
+}
+
+/**
  * vmig_layout_free() - release a layout snapshot
  * @layout: the snapshot
  */

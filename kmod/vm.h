@@ -77,6 +77,7 @@ long vmig_vm_ioctl_val(struct vmig_vm *vm, struct file *file,
 		       unsigned int cmd, unsigned long val);
 int vmig_vm_layout(struct vmig_vm *vm, struct vmig_layout *layout);
 u64 vmig_vm_generation(struct vmig_vm *vm);
+u64 vmig_vm_generation_step(struct vmig_vm *vm);
 void vmig_layout_free(struct vmig_layout *layout);
 u64 vmig_layout_pages(const struct vmig_layout *layout);
 int vmig_vm_dirty_mode(struct vmig_vm *vm, bool *manual_protect);

@@ -101,7 +101,59 @@ zero_pages_stay_unmapped_on_destination() {
 	fi
 }
 
-ALL="cancel_ends_bandwidth_pacing zero_pages_stay_unmapped_on_destination"
+# The destination VMM moves a slot to new memory while pages land: they
+# would land in memory it unmapped (or reused). The session fails, naming it.
+destination_slot_change_fails_receive() {
+	local name=${FUNCNAME[0]}
+	fresh "$LAYOUT3 --vcpus 2 --rate 200" "$LAYOUT3 --vcpus 2" && start_receive
+	# Once pages land: a replacement before the session began is allowed.
+	( for _ in $(seq 300); do
+		in_dst vmigctl -j show 2> /dev/null | grep -q precopy && break
+		sleep 0.1
+	  done
+	  sleep 1
+	  in_dst vmigctl -j show > "$T/replace.out"
+	  vmm_cmd dst slot-replace 1 copy >> "$T/replace.out" ) &
+	local replacer=$!
+	# Full pages at 1 MB/s: pre-copy (20 s) outlasts the replacement.
+	migrate --max-bandwidth 1M --no-zero-detect
+	wait $replacer
+	rrc=$(wait_receive)
+	if [ "$rrc" = 1 ] && [ "$mig_rc" -eq 1 ] && grep -q '^OK' "$T/replace.out" &&
+	   grep -q "the destination VMM changed its memory slots during the migration" "$T/recv.err" &&
+	   source_still_runs && sessions_gone; then
+		echo "# $name: destination: $(tail -1 "$T/recv.err")"
+		ok "$name"
+	else
+		fail "$name" "replace: $(cat "$T/replace.out"); migrate rc $mig_rc ($(tail -1 "$T/mig.err")); receive rc $rrc ($(tail -1 "$T/recv.err"))"
+	fi
+}
+
+# fault_inject 256: the slot is deleted between vmig's check of the
+# layout and its KVM_SET_USER_MEMORY_REGION, which then recreates it at
+# the address read before. The source must notice and fail, naming it.
+slot_deleted_while_arming_fails_source() {
+	local name=${FUNCNAME[0]}
+	fresh "$LAYOUT1 --vcpus 1 --rate 200" "$LAYOUT1 --vcpus 1" && start_receive
+	# Parked vCPUs: none touches the slot while it is briefly gone.
+	vmm_cmd src stop > /dev/null
+	echo 256 > /sys/module/vmig/parameters/fault_inject
+	migrate
+	echo 0 > /sys/module/vmig/parameters/fault_inject
+	rrc=$(wait_receive 300)
+	vmm_cmd src resume > /dev/null
+	if [ "$mig_rc" -eq 1 ] &&
+	   grep -q "the VMM changed memory slots while vmig turned on their dirty logging" "$T/mig.err" &&
+	   source_still_runs && sessions_gone; then
+		echo "# $name: source: $(tail -1 "$T/mig.err")"
+		ok "$name"
+	else
+		fail "$name" "migrate rc $mig_rc ($(tail -1 "$T/mig.err")); receive rc $rrc ($(tail -1 "$T/recv.err"))"
+	fi
+}
+
+ALL="cancel_ends_bandwidth_pacing zero_pages_stay_unmapped_on_destination
+     destination_slot_change_fails_receive slot_deleted_while_arming_fails_source"
 TESTS=${TESTS:-$ALL}
 set -- $TESTS
 echo "1..$#"
