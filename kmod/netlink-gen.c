@@ -21,7 +21,7 @@ const struct nla_policy vmig_session_get_nl_policy[VMIG_A_SESSION_ID + 1] = {
 };
 
 /* VMIG_CMD_MIGRATE_START - do */
-const struct nla_policy vmig_migrate_start_nl_policy[VMIG_A_SESSION_STOP_PID + 1] = {
+const struct nla_policy vmig_migrate_start_nl_policy[VMIG_A_SESSION_THROTTLE_RESTORE + 1] = {
 	[VMIG_A_SESSION_VM_FD] = { .type = NLA_U32, },
 	[VMIG_A_SESSION_VCPU_FD] = { .type = NLA_U32, },
 	[VMIG_A_SESSION_SOCK_FD] = { .type = NLA_U32, },
@@ -33,6 +33,8 @@ const struct nla_policy vmig_migrate_start_nl_policy[VMIG_A_SESSION_STOP_PID + 1
 	[VMIG_A_SESSION_RAM_HVA] = { .type = NLA_U64, },
 	[VMIG_A_SESSION_RAM_SIZE] = { .type = NLA_U64, },
 	[VMIG_A_SESSION_STOP_PID] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_THROTTLE_FD] = { .type = NLA_U32, },
+	[VMIG_A_SESSION_THROTTLE_RESTORE] = { .type = NLA_NUL_STRING, .len = 63, },
 };
 
 /* VMIG_CMD_RECEIVE_START - do */
@@ -93,7 +95,7 @@ const struct genl_ops vmig_nl_ops[8] = {
 		.cmd		= VMIG_CMD_MIGRATE_START,
 		.doit		= vmig_nl_migrate_start_doit,
 		.policy		= vmig_migrate_start_nl_policy,
-		.maxattr	= VMIG_A_SESSION_STOP_PID,
+		.maxattr	= VMIG_A_SESSION_THROTTLE_RESTORE,
 		.flags		= GENL_ADMIN_PERM,
 	},
 	{

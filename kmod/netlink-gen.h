@@ -15,7 +15,7 @@ extern const struct nla_policy vmig_info_get_nl_policy[VMIG_A_INFO_API_VERSION +
 
 extern const struct nla_policy vmig_session_get_nl_policy[VMIG_A_SESSION_ID + 1];
 
-extern const struct nla_policy vmig_migrate_start_nl_policy[VMIG_A_SESSION_STOP_PID + 1];
+extern const struct nla_policy vmig_migrate_start_nl_policy[VMIG_A_SESSION_THROTTLE_RESTORE + 1];
 
 extern const struct nla_policy vmig_receive_start_nl_policy[VMIG_A_SESSION_RAM_SIZE + 1];
 

@@ -5,6 +5,7 @@
  * from the generator. Every handler checks its required attributes and
  * explains each rejection through extack.
  */
+#include <linux/file.h>
 #include <linux/module.h>
 #include <linux/netlink.h>
 #include <linux/pid.h>
@@ -12,6 +13,7 @@
 #include <linux/sizes.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
+#include <uapi/linux/magic.h>
 #include <uapi/linux/vmig.h>
 
 #include "compat/compat.h"
@@ -268,6 +270,41 @@ static int vmig_nl_stop_pids(struct genl_info *info, struct vmig_session *s)
 	return 0;
 }
 
+/*
+ * throttle-fd and throttle-restore: the VMM cgroup's cpu.max, which the
+ * session writes back at its end (vmig_session_unthrottle()). Only a
+ * cgroup v2 cpu.max the caller opened for writing is taken.
+ */
+static int vmig_nl_throttle(struct genl_info *info, struct vmig_session *s)
+{
+	const struct nlattr *fd_attr = info->attrs[VMIG_A_SESSION_THROTTLE_FD];
+	const struct nlattr *val = info->attrs[VMIG_A_SESSION_THROTTLE_RESTORE];
+	struct file *f;
+
+	if (!fd_attr && !val)
+		return 0;
+	if (!fd_attr || !val) {
+		vmig_nl_reject(info->extack, fd_attr ?: val,
+			       "throttle-fd and throttle-restore go together");
+		return -EINVAL;
+	}
+	f = fget(nla_get_u32(fd_attr));
+	if (!f) {
+		vmig_nl_reject(info->extack, fd_attr, "throttle-fd is not an open file");
+		return -EBADF;
+	}
+	if (file_inode(f)->i_sb->s_magic != CGROUP2_SUPER_MAGIC ||
+	    strcmp(f->f_path.dentry->d_name.name, "cpu.max") || !(f->f_mode & FMODE_WRITE)) {
+		vmig_nl_reject(info->extack, fd_attr,
+			       "throttle-fd is not a cgroup v2 cpu.max open for writing");
+		fput(f);
+		return -EINVAL;
+	}
+	s->throttle_file = f;
+	nla_strscpy(s->throttle_restore, val, sizeof(s->throttle_restore));
+	return 0;
+}
+
 /* Collect the multi-attr vCPU fds, in the order given. */
 static int vmig_nl_vcpu_fds(struct genl_info *info, u32 *fds, u32 *n)
 {
@@ -384,6 +421,8 @@ static int vmig_nl_start(struct sk_buff *skb, struct genl_info *info, enum vmig_
 	s->owner_portid = info->snd_portid;
 	if (role == VMIG_ROLE_SOURCE) {
 		ret = vmig_nl_stop_pids(info, s);
+		if (!ret)
+			ret = vmig_nl_throttle(info, s);
 		if (ret)
 			goto err_discard;
 	}

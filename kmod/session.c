@@ -10,6 +10,8 @@
  * reference. A worker holds a module reference, so vmig cannot be unloaded
  * under a running migration; module unload cancels what is left.
  */
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/pid.h>
@@ -44,6 +46,9 @@ static void vmig_session_release(struct kref *ref)
 
 	for (i = 0; i < s->nr_stop_pids; i++)
 		put_pid(s->stop_pids[i]);
+	/* Never throttled through it if it never ran; else restored already. */
+	if (s->throttle_file)
+		fput(s->throttle_file);
 	/* A session that never started still owns what it was given. */
 	vmig_vm_detach(s->vm);
 	vmig_stream_destroy(s->stream);
@@ -145,6 +150,8 @@ static int vmig_session_worker(void *data)
 	/* Its controller died before the outcome: nobody else resumes. */
 	if (orphaned)
 		vmig_session_resume_stopped(s);
+	/* Whatever the controller does next, the VMM is not throttled for us. */
+	vmig_session_unthrottle(s);
 
 	/* Dismissable (session-del) from the moment listeners hear the end. */
 	schedule_delayed_work(&s->linger, VMIG_SESSION_LINGER);
@@ -501,6 +508,31 @@ void vmig_session_resume_stopped(struct vmig_session *s)
 	pr_debug("session %u: resumed %u stopped processes\n", s->id, s->nr_stop_pids);
 }
 
+/**
+ * vmig_session_unthrottle() - give the VMM's cgroup its cpu.max back
+ * @s: session (reference held by the caller)
+ *
+ * At the worker's end, and when the controller goes after it: a controller
+ * still alive may throttle again, and restores the same value on its way
+ * out. Once per session (the file is taken); the write is cgroup's own
+ * validation of what the controller read from the same file at start.
+ *
+ * Context: process context, may sleep (a kthread or the closing task).
+ */
+void vmig_session_unthrottle(struct vmig_session *s)
+{
+	struct file *f = xchg(&s->throttle_file, NULL);
+	loff_t pos = 0;
+	ssize_t n;
+
+	if (!f)
+		return;
+	n = kernel_write(f, s->throttle_restore, strlen(s->throttle_restore), &pos);
+	pr_debug("session %u: cpu.max restored to \"%s\": %zd\n", s->id,
+		 s->throttle_restore, n);
+	fput(f);
+}
+
 /*
  * The controller's socket closed. What it would have done on its way out
  * is done here: a source not yet committed is cancelled (its worker then
@@ -519,10 +551,12 @@ static void vmig_session_orphan(struct vmig_session *s)
 	mutex_unlock(&s->io_lock);
 	pr_debug("session %u: its controller is gone\n", s->id);
 	running = !vmig_state_final(vmig_session_state(s, NULL, NULL, NULL));
-	if (!running)
+	if (!running) {
 		vmig_session_resume_stopped(s);
-	else if (s->role != VMIG_ROLE_STORAGE)
+		vmig_session_unthrottle(s);
+	} else if (s->role != VMIG_ROLE_STORAGE) {
 		vmig_session_stop(s);	/* its record must stay listed */
+	}
 	vmig_nl_session_notify(s);
 }
 

@@ -69,6 +69,9 @@ struct vmig_stats {
  * @stop_pids: processes the controller stops at switchover (stop-pid),
  *	resumed by vmig_session_resume_stopped(); references held
  * @nr_stop_pids: entries in @stop_pids
+ * @throttle_file: the VMM cgroup's cpu.max (throttle-fd), or NULL; taken
+ *	(xchg) by whoever writes @throttle_restore back, once
+ * @throttle_restore: what cpu.max said before the controller throttled
  * @flags: VMIG_MIGRATE_FLAGS_*
  * @max_bandwidth: bytes per second, 0 for unlimited
  * @start: creation time
@@ -114,6 +117,8 @@ struct vmig_session {
 	u32 owner_portid;
 	struct pid *stop_pids[VMIG_MAX_STOP_PIDS];
 	u32 nr_stop_pids;
+	struct file *throttle_file;
+	char throttle_restore[64];
 	u32 flags;
 	u64 max_bandwidth;
 	ktime_t start;
@@ -176,6 +181,7 @@ bool vmig_session_switch_pending(struct vmig_session *s);
 void vmig_session_switch_answer(struct vmig_session *s, int ret, const char *why);
 void vmig_session_owner_gone(struct net *net, u32 portid);
 void vmig_session_resume_stopped(struct vmig_session *s);
+void vmig_session_unthrottle(struct vmig_session *s);
 
 int vmig_session_init(void);
 void vmig_session_uninit(void);

@@ -31,9 +31,11 @@ TESTS="
 	source_vmm_killed_in_precopy
 	destination_vmm_killed_when_ready
 	namespace_gone_hides_its_sessions
+	migrate_killed_while_throttled
 "
 PORT=7411
 T=$(mktemp -d)
+CG=/sys/fs/cgroup/vmig-test-vmm	# a cgroup of the source VMM's own
 LAYOUT="--slot 0:0:16M"
 
 cleanup() {
@@ -45,6 +47,7 @@ cleanup() {
 	stop_receive
 	dismiss_all
 	netns_down
+	rmdir "$CG" 2> /dev/null
 }
 trap 'cleanup; rm -rf "$T"' EXIT
 
@@ -344,6 +347,37 @@ namespace_gone_hides_its_sessions() {
 		fail "$FUNCNAME" "sessions of a deleted namespace are visible in its successor"
 	else
 		echo "# sessions $ids unlisted with their namespaces"
+		ok "$FUNCNAME"
+	fi
+}
+
+# vmigctl dies while it throttles the VMM: the VMM never left its own
+# cgroup, and the kernel gives that cgroup's cpu.max its own value back
+# (a quota of its own here, so "restored" is not just "unlimited").
+migrate_killed_while_throttled() {
+	local own="900000 100000" during cg_during
+	fresh || { fail "$FUNCNAME" "setup"; return; }
+	mkdir -p "$CG" && echo +cpu > /sys/fs/cgroup/cgroup.subtree_control &&
+		echo "$own" > "$CG/cpu.max" && echo "$src_pid" > "$CG/cgroup.procs" ||
+		{ fail "$FUNCNAME" "cgroup setup"; return; }
+	qm_hold_at after-throttle
+	migrate_bg --max-bandwidth 3M --downtime-ms 10 --timeout 300
+	unset VMIGCTL_TEST_HOLD
+	qm_held after-throttle || { fail "$FUNCNAME" "never throttled: $(why)"; return; }
+	during=$(cat "$CG/cpu.max")
+	cg_during=$(sed -n 's/^0:://p' "/proc/$src_pid/cgroup")
+	kill_migrate
+	wait_state in_src source cancelled 100
+	if [ "$during" = "$own" ]; then
+		fail "$FUNCNAME" "cpu.max unchanged at the pause point: $during"
+	elif [ "$cg_during" != "/${CG##*/}" ]; then
+		fail "$FUNCNAME" "the VMM was moved to $cg_during"
+	elif [ "$(cat "$CG/cpu.max")" != "$own" ]; then
+		fail "$FUNCNAME" "cpu.max after the kill: $(cat "$CG/cpu.max"), was $own; session: $(sess)"
+	elif ! source_still_runs; then
+		fail "$FUNCNAME" "source guest does not run intact"
+	else
+		echo "# throttled to '$during' in its own cgroup; restored to '$own' by the kernel"
 		ok "$FUNCNAME"
 	fi
 }

@@ -23,6 +23,7 @@ cleanup() {
 	for v in src dst; do vmm_kill $v 2>/dev/null; done
 	stop_receive
 	netns_down
+	rmdir /sys/fs/cgroup/vmig-test-fast 2> /dev/null
 }
 trap 'cleanup; rm -rf "$T"' EXIT
 
@@ -59,7 +60,7 @@ fresh() {	# fresh "src tvmm args" "dst tvmm args"
 	vmm_start dst $VMIG_DST_NS $2 --wait || return 1
 }
 
-echo "1..21"
+echo "1..22"
 
 # --- a guest writing continuously moves and carries on ---------------------
 fresh "$LAYOUT1 --vcpus 1 --rate 20000" "$LAYOUT1 --vcpus 1" && start_receive
@@ -298,9 +299,13 @@ fi
 # 20 MB/s of dirty pages against a 3 MB/s link. Not an unlimited writer:
 # two vCPUs faulting on write-protected pages at full speed starved the
 # test VM enough for TCP to give up on the link (TCP_USER_TIMEOUT).
+# The VMM in a cgroup of its own: throttling acts on that cgroup's cpu.max.
 fresh "$LAYOUT1 --vcpus 2 --rate 5000" "$LAYOUT1 --vcpus 2" && start_receive
+mkdir -p /sys/fs/cgroup/vmig-test-fast && echo +cpu > /sys/fs/cgroup/cgroup.subtree_control &&
+	echo "$src_pid" > /sys/fs/cgroup/vmig-test-fast/cgroup.procs
 migrate --max-bandwidth 3M --downtime-ms 100 --max-iterations 12 --timeout 60
 rrc=$(wait_receive)
+cpumax=$(cat /sys/fs/cgroup/vmig-test-fast/cpu.max)
 if [ "$mig_rc" -eq 0 ] && [ "$rrc" = 0 ]; then
 	grep -i throttl "$T/mig.out" "$T/mig.err" | tail -2 | sed 's/^/# /'
 	check_landed "fast_dirtier_throttled_and_converged"
@@ -310,6 +315,16 @@ elif [ "$mig_rc" -eq 1 ] && grep -q "did not converge" "$T/mig.err" &&
 	ok "fast_dirtier_aborted_source_intact"
 else
 	fail "fast_dirtier" "migrate rc $mig_rc ($(tail -2 "$T/mig.err")), receive rc $rrc ($(tail -1 "$T/recv.err"))"
+fi
+# Throttled where it lives, given back: never moved, never left limited.
+if grep -q "throttle:" "$T/mig.err"; then
+	fail "fast_dirtier_throttle_restored" "$(grep "throttle:" "$T/mig.err" | head -n 1)"
+elif ! grep -q "throttl" "$T/mig.out" "$T/mig.err"; then
+	fail "fast_dirtier_throttle_restored" "never throttled: $(tail -n 3 "$T/mig.out")"
+elif [ "$cpumax" != "max 100000" ]; then
+	fail "fast_dirtier_throttle_restored" "cpu.max left at $cpumax"
+else
+	ok "fast_dirtier_throttle_restored"
 fi
 
 # --- the verifiers catch a migration that is wrong by one page -------------

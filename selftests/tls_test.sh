@@ -21,6 +21,7 @@ TESTS="
 	no_credentials_refused
 	wrong_key_refused_then_right_key_migrates
 	plain_tcp_peer_refused_then_migrates
+	peer_outside_from_refused_then_source_migrates
 	tampered_stream_refused
 	tampering_unnoticed_without_tls
 "
@@ -133,6 +134,34 @@ except OSError:
 	rrc=$(wait_receive)
 	if ! grep -q "refused a connection from $VMIG_SRC_IP.*TLS handshake" "$T/recv.err"; then
 		fail "$FUNCNAME" "plain peer not refused: $(cat "$T/recv.err")"
+	elif [ "$mig_rc" != 0 ] || [ "$rrc" != 0 ] || ! landed; then
+		fail "$FUNCNAME" "$(why)"
+	else
+		echo "# destination: $(grep "refused a connection" "$T/recv.err")"
+		ok "$FUNCNAME"
+	fi
+}
+
+# receive --from: a peer from another address (of the same host here) is
+# dropped before any handshake, and the source named by --from migrates.
+peer_outside_from_refused_then_source_migrates() {
+	fresh --rate 2000 && ip -n $VMIG_SRC_NS addr add 10.99.0.7/24 dev vsrc &&
+		start_receive --timeout 120 --from $VMIG_SRC_IP || { fail "$FUNCNAME" "setup"; return; }
+	in_src python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("10.99.0.7", 0))
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.settimeout(10)
+try:
+    s.recv(100)
+except OSError:
+    pass' $VMIG_DST_IP $PORT
+	for _ in $(seq 100); do grep -q "refused a connection" "$T/recv.err" && break; sleep 0.1; done
+	migrate --downtime-ms 30000	# converging is not what this test is about
+	rrc=$(wait_receive)
+	if ! grep -q "refused a connection from 10.99.0.7:[0-9]*: not from $VMIG_SRC_IP/32 (--from)" "$T/recv.err"; then
+		fail "$FUNCNAME" "stray peer not refused by --from: $(cat "$T/recv.err")"
 	elif [ "$mig_rc" != 0 ] || [ "$rrc" != 0 ] || ! landed; then
 		fail "$FUNCNAME" "$(why)"
 	else

@@ -341,6 +341,17 @@ static int migrate_start(struct mig *m)
 	for (unsigned int i = 0; i < m->nr_stop; i++)
 		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_STOP_PID,
 					       (uint32_t)m->stop_pid[i]);
+	/*
+	 * The same for a throttle: the kernel restores cpu.max at the end.
+	 * Without the file (root cgroup, no cgroup v2) the first throttle
+	 * decision reports why and the migration goes on unthrottled.
+	 */
+	if (!vmig_throttle_open(&m->thr)) {
+		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_THROTTLE_FD,
+					       (uint32_t)m->thr.fd);
+		fits &= mnl_attr_put_strz_check(req, VMIG_NL_BUFSZ,
+						VMIG_A_SESSION_THROTTLE_RESTORE, m->thr.orig);
+	}
 	if (!fits) {
 		fprintf(stderr, "vmigctl: migrate-start: %u vCPUs and %u MSRs do not fit one request\n",
 			m->vm.nr_vcpus, m->nr_msrs);
@@ -721,6 +732,7 @@ static void mig_pass(struct mig *m)
 		}
 		if (m->thr.pct > m->max_throttle)
 			m->max_throttle = m->thr.pct;
+		vmig_test_hold("after-throttle");
 		if (!m->tty)
 			mig_note(m, "throttling process %d by %u%%", (int)m->pid,
 				 m->thr.pct);
@@ -1217,6 +1229,7 @@ int migrate_main(int argc, char **argv)
 	int ret;
 
 	memset(&m, 0, sizeof(m));
+	vmig_throttle_init(&m.thr, 0, 0);	/* no file open, for every exit path */
 	m.sock = -1;
 	m.vm.pidfd = -1;
 	m.vm.vm_fd = -1;
@@ -1293,7 +1306,7 @@ int migrate_main(int argc, char **argv)
 		m.sock = ram;
 	}
 	m.nr_vcpus = m.vm.nr_vcpus;
-	vmig_throttle_init(&m.thr, m.pid, m.nr_vcpus);
+	vmig_throttle_init(&m.thr, m.pid, m.nr_vcpus);	/* now that both are known */
 
 	vmig_signals_install();
 	m.start_ms = vmig_now_ms();
@@ -1342,6 +1355,7 @@ out:
 	for (i = 0; i < m.nr_stop; i++)
 		if (m.stop_pidfd[i] >= 0)
 			close(m.stop_pidfd[i]);
+	vmig_throttle_close(&m.thr);
 	vmig_nl_close(&m.ev);
 	vmig_nl_close(&m.nl);
 	vmfind_close(&m.vm);

@@ -58,6 +58,7 @@ struct rcv {
 	const char *disk;
 	const char *qmp_path;
 	const char *psk_file;
+	const char *from;
 	bool insecure;
 	struct vmig_tls tls;
 
@@ -76,7 +77,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vmigctl receive {--pid PID | --qmp PATH} --listen [ADDR:]PORT\n"
-		"                       {--psk-file FILE | --insecure} [--timeout S]\n"
+		"                       {--psk-file FILE | --insecure} [--from ADDR[/PREFIX]]\n"
+		"                       [--timeout S]\n"
 		"                       [--announce-mac MAC --announce-dev IF] [--disk DEV]\n");
 }
 
@@ -458,10 +460,11 @@ static int rcv_loop(struct rcv *r)
 
 static int rcv_parse(struct rcv *r, int argc, char **argv)
 {
-	enum { O_TIMEOUT = 256, O_MAC, O_DEV, O_DISK, O_QMP, O_PSK, O_INSECURE };
+	enum { O_TIMEOUT = 256, O_MAC, O_DEV, O_DISK, O_QMP, O_PSK, O_INSECURE, O_FROM };
 	static const struct option opts[] = {
 		{ "psk-file", required_argument, NULL, O_PSK },
 		{ "insecure", no_argument, NULL, O_INSECURE },
+		{ "from", required_argument, NULL, O_FROM },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "qmp", required_argument, NULL, O_QMP },
 		{ "listen", required_argument, NULL, 'l' },
@@ -519,6 +522,9 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 		case O_INSECURE:
 			r->insecure = true;
 			break;
+		case O_FROM:
+			r->from = optarg;
+			break;
 		default:
 			return vmig_opt_usage("receive", c, argv, usage);
 		}
@@ -539,7 +545,8 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 		fprintf(stderr, "vmigctl: receive: --announce-mac and --announce-dev go together\n");
 		return VMIGCTL_USAGE;
 	}
-	if (vmig_tls_init(&r->tls, r->psk_file, r->insecure, err, sizeof(err))) {
+	if (vmig_tls_init(&r->tls, r->psk_file, r->insecure, err, sizeof(err)) ||
+	    (r->from && vmig_tls_set_from(&r->tls, r->from, err, sizeof(err)))) {
 		fprintf(stderr, "vmigctl: receive: %s\n", err);
 		return VMIGCTL_USAGE;
 	}

@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Our cgroup sits directly under the cgroup2 root: the root is exempt from
- * the no-internal-processes rule, so enabling the cpu controller in its
- * subtree_control works whatever runs in it, and a child of the VMM's own
- * cgroup could not hold the VMM (that cgroup would have to be empty).
+ * The VMM's own cgroup is throttled (throttle.h). Moving the VMM instead,
+ * as an earlier version did, took it out of its slice's memory.max,
+ * pids.max, cpuset and device filter, and a crash left it moved.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "throttle.h"
@@ -48,25 +47,8 @@ static int write_str(const char *path, const char *s)
 	return 0;
 }
 
-/* Does the space-separated list in file path contain word? */
-static bool file_has_word(const char *path, const char *word)
-{
-	char buf[512], *tok, *save;
-	bool found = false;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f))
-		for (tok = strtok_r(buf, " \n", &save); tok && !found;
-		     tok = strtok_r(NULL, " \n", &save))
-			found = !strcmp(tok, word);
-	fclose(f);
-	return found;
-}
-
 /* /sys/fs/cgroup when it is cgroup2, else the first cgroup2 mount. */
-static int find_root(struct vmig_throttle *t)
+static int find_root(struct vmig_throttle *t, char *root, size_t len)
 {
 	char dev[64], dir[256], type[32];
 	bool found = false;
@@ -79,7 +61,7 @@ static int find_root(struct vmig_throttle *t)
 		if (strcmp(type, "cgroup2"))
 			continue;
 		if (!found || !strcmp(dir, "/sys/fs/cgroup"))
-			snprintf(t->root, sizeof(t->root), "%s", dir);
+			snprintf(root, len, "%s", dir);
 		found = true;
 	}
 	fclose(f);
@@ -88,10 +70,10 @@ static int find_root(struct vmig_throttle *t)
 	return 0;
 }
 
-/* The "0::/path" line of /proc/PID/cgroup. */
-static int find_orig(struct vmig_throttle *t)
+/* The "0::/path" line of /proc/PID/cgroup: the VMM's cgroup directory. */
+static int find_cgroup(struct vmig_throttle *t, const char *root)
 {
-	char path[64], line[sizeof(t->orig) + 3];
+	char path[64], line[sizeof(t->cgroup)];
 	bool found = false;
 	FILE *f;
 
@@ -103,33 +85,38 @@ static int find_orig(struct vmig_throttle *t)
 		if (strncmp(line, "0::/", 4))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		memcpy(t->orig, line + 3, strlen(line + 3) + 1);
 		found = true;
 	}
 	fclose(f);
 	if (!found)
 		return fail(t, "process %d is in no cgroup v2 cgroup", (int)t->pid);
+	if (!strcmp(line + 3, "/"))
+		return fail(t, "process %d runs in the root cgroup, which has no cpu.max: give the VMM a cgroup of its own (systemd-run --scope, a libvirt machine)",
+			    (int)t->pid);
+	if (snprintf(t->cgroup, sizeof(t->cgroup), "%s%s", root, line + 3) >=
+	    (int)sizeof(t->cgroup))
+		return fail(t, "the cgroup path of process %d is too long", (int)t->pid);
 	return 0;
 }
 
-static int setup(struct vmig_throttle *t)
+/*
+ * The cpu controller must be enabled for the VMM's cgroup, by its parent's
+ * subtree_control. Enabling it there is the one change not undone: it
+ * only makes cpu.max and cpu.weight (default: no limit) apply.
+ */
+static int enable_cpu(struct vmig_throttle *t)
 {
-	char path[sizeof(t->root) + 64];
+	char path[sizeof(t->cgroup) + 32], *slash;
 
-	if (find_root(t) || find_orig(t))
-		return -1;
-	snprintf(path, sizeof(path), "%s/cgroup.controllers", t->root);
-	if (!file_has_word(path, "cpu"))
-		return fail(t, "the cpu controller is not available in %s (bound to cgroup v1?)",
-			    t->root);
-	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", t->root);
-	if (!file_has_word(path, "cpu") && write_str(path, "+cpu"))
-		return fail(t, "enabling +cpu in %s: %s", path, strerror(errno));
-	snprintf(t->dir, sizeof(t->dir), "%s/vmig-%d", t->root, (int)t->pid);
-	/* A directory left by an earlier vmigctl that was killed is reused. */
-	if (mkdir(t->dir, 0755) && errno != EEXIST)
-		return fail(t, "%s: %s", t->dir, strerror(errno));
-	t->created = true;
+	snprintf(path, sizeof(path), "%s/cpu.max", t->cgroup);
+	if (!access(path, F_OK))
+		return 0;
+	snprintf(path, sizeof(path), "%s", t->cgroup);
+	slash = strrchr(path, '/');
+	snprintf(slash, sizeof(path) - (size_t)(slash - path), "/cgroup.subtree_control");
+	if (write_str(path, "+cpu"))
+		return fail(t, "the cpu controller is off for %s and enabling it in %s failed: %s",
+			    t->cgroup, path, strerror(errno));
 	return 0;
 }
 
@@ -139,99 +126,117 @@ void vmig_throttle_init(struct vmig_throttle *t, pid_t pid,
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->nr_vcpus = nr_vcpus ? nr_vcpus : 1;
+	t->fd = -1;
 }
 
-/* cpu.max quota per 100 ms period that leaves the VMM (100 - pct)% per vCPU. */
-unsigned long long vmig_throttle_quota(unsigned int pct, unsigned int nr_vcpus)
+/**
+ * vmig_throttle_open() - find and open the VMM cgroup's cpu.max
+ *
+ * Done once, before the migration starts, so that the file and its value
+ * go to the kernel with migrate-start. Nothing is changed yet.
+ *
+ * Return: 0, or -1 with t->err saying why (later sets fail the same way).
+ */
+int vmig_throttle_open(struct vmig_throttle *t)
 {
-	unsigned long long q;
+	char root[256], path[sizeof(t->cgroup) + 32], quota[32];
+	ssize_t n;
+
+	if (t->fd >= 0)
+		return 0;
+	if (find_root(t, root, sizeof(root)) || find_cgroup(t, root) || enable_cpu(t))
+		goto broken;
+	snprintf(path, sizeof(path), "%s/cpu.max", t->cgroup);
+	t->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (t->fd < 0) {
+		fail(t, "%s: %s", path, strerror(errno));
+		goto broken;
+	}
+	n = pread(t->fd, t->orig, sizeof(t->orig) - 1, 0);
+	if (n <= 0 || sscanf(t->orig, "%31s %llu", quota, &t->orig_period) != 2) {
+		fail(t, "%s: cannot read it", path);
+		goto broken_close;
+	}
+	t->orig[strcspn(t->orig, "\n")] = '\0';
+	t->orig_quota = strcmp(quota, "max") ? strtoull(quota, NULL, 10) : 0;
+	return 0;
+
+broken_close:
+	close(t->fd);
+	t->fd = -1;
+broken:
+	t->broken = true;
+	return -1;
+}
+
+/*
+ * cpu.max quota per VMIG_THROTTLE_PERIOD_US that leaves the VMM (100 - pct)%
+ * per vCPU, and never more than the cgroup's own limit (@orig_quota per
+ * @orig_period; 0: none).
+ */
+unsigned long long vmig_throttle_quota(unsigned int pct, unsigned int nr_vcpus,
+				       unsigned long long orig_quota,
+				       unsigned long long orig_period)
+{
+	unsigned long long q, own;
 
 	if (pct > 100)
 		pct = 100;
 	q = (unsigned long long)(100 - pct) * (VMIG_THROTTLE_PERIOD_US / 100) *
 	    nr_vcpus;
+	if (orig_quota && orig_period) {
+		own = orig_quota * VMIG_THROTTLE_PERIOD_US / orig_period;
+		if (own < q)
+			q = own;
+	}
 	return q < CPU_MAX_MIN_QUOTA_US ? CPU_MAX_MIN_QUOTA_US : q;
-}
-
-/* Give up throttling for good; the first reason is the one reported. */
-static int broken(struct vmig_throttle *t)
-{
-	char err[sizeof(t->err)];
-
-	memcpy(err, t->err, sizeof(err));
-	t->broken = true;
-	vmig_throttle_undo(t);
-	memcpy(t->err, err, sizeof(err));
-	return -1;
 }
 
 /**
  * vmig_throttle_set() - throttle the VMM by pct percent
  *
- * The first call creates the cgroup and moves the VMM in; the limit is
- * written before the move so the VMM never runs in our cgroup unlimited.
- * After a setup failure later calls fail at once with the same reason.
- *
  * Return: 0, or -1 with t->err saying why.
  */
 int vmig_throttle_set(struct vmig_throttle *t, unsigned int pct)
 {
-	char path[sizeof(t->dir) + 32], val[64];
+	char val[64];
+	int len;
 
-	if (t->broken)
+	if (t->broken || (t->fd < 0 && vmig_throttle_open(t)))
 		return -1;
-	if (!t->created && setup(t))
-		return broken(t);
-	snprintf(path, sizeof(path), "%s/cpu.max", t->dir);
-	snprintf(val, sizeof(val), "%llu %u", vmig_throttle_quota(pct, t->nr_vcpus),
-		 VMIG_THROTTLE_PERIOD_US);
-	if (write_str(path, val))
-		return fail(t, "%s: %s", path, strerror(errno));
-	if (!t->moved) {
-		snprintf(path, sizeof(path), "%s/cgroup.procs", t->dir);
-		snprintf(val, sizeof(val), "%d", (int)t->pid);
-		if (write_str(path, val)) {
-			fail(t, "moving process %d into %s: %s", (int)t->pid,
-			     t->dir, strerror(errno));
-			return broken(t);
-		}
-		t->moved = true;
-	}
+	len = snprintf(val, sizeof(val), "%llu %u",
+		       vmig_throttle_quota(pct, t->nr_vcpus, t->orig_quota, t->orig_period),
+		       VMIG_THROTTLE_PERIOD_US);
+	if (pwrite(t->fd, val, (size_t)len, 0) != len)
+		return fail(t, "%s/cpu.max: %s", t->cgroup, strerror(errno));
 	t->pct = pct;
 	return 0;
 }
 
 /**
- * vmig_throttle_undo() - move the VMM back to its cgroup, remove ours
+ * vmig_throttle_undo() - give cpu.max its value from before
  *
- * A VMM that has exited counts as moved back. Safe to call when nothing
- * was set up, and more than once.
+ * Safe when nothing was set, and more than once; the file stays open.
+ * A VMM whose cgroup went away with it counts as restored.
  *
- * Return: 0, or -1 with t->err saying why (our cgroup is then left).
+ * Return: 0, or -1 with t->err saying why.
  */
 int vmig_throttle_undo(struct vmig_throttle *t)
 {
-	char path[sizeof(t->root) + sizeof(t->orig) + 32], val[32];
-	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
-	int tries, ret;
+	ssize_t len = (ssize_t)strlen(t->orig);
 
-	if (t->moved) {
-		snprintf(path, sizeof(path), "%s%s/cgroup.procs", t->root, t->orig);
-		snprintf(val, sizeof(val), "%d", (int)t->pid);
-		if (write_str(path, val) && errno != ESRCH)
-			return fail(t, "moving process %d back to %s: %s",
-				    (int)t->pid, t->orig, strerror(errno));
-		t->moved = false;
-		t->pct = 0;
-	}
-	if (t->created) {
-		/* An exiting VMM leaves the cgroup a moment after it is gone. */
-		for (tries = 0; (ret = rmdir(t->dir)) && errno == EBUSY &&
-		     tries < 50; tries++)
-			nanosleep(&ms10, NULL);
-		if (ret && errno != ENOENT)
-			return fail(t, "removing %s: %s", t->dir, strerror(errno));
-		t->created = false;
-	}
+	if (!t->pct || t->fd < 0)
+		return 0;
+	if (pwrite(t->fd, t->orig, (size_t)len, 0) != len && errno != ENODEV && errno != ENOENT)
+		return fail(t, "restoring %s/cpu.max to \"%s\": %s", t->cgroup, t->orig,
+			    strerror(errno));
+	t->pct = 0;
 	return 0;
+}
+
+void vmig_throttle_close(struct vmig_throttle *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
 }

@@ -13,8 +13,10 @@
  *     message: that data belongs to the kernel's first read.
  * Only AEAD ciphers kTLS implements on 6.1 and 6.12 are offered.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -184,6 +186,81 @@ static int tls_install(gnutls_session_t s, int fd, int dir, char *err, size_t le
 }
 
 /**
+ * vmig_tls_set_from() - accept connections only from ADDR[/PREFIX]
+ *
+ * A plain address means that address alone (/32, /128). IPv4 peers that
+ * reach a dual-stack listener as ::ffff:a.b.c.d are compared as IPv4.
+ *
+ * Return: 0, or -1 with @err.
+ */
+int vmig_tls_set_from(struct vmig_tls *t, const char *arg, char *err, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN], *slash, *end;
+	unsigned long bits;
+
+	if (strlen(arg) >= sizeof(t->from_text) ||
+	    snprintf(addr, sizeof(addr), "%s", arg) >= (int)sizeof(addr))
+		goto bad;
+	slash = strchr(addr, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, addr, t->from_addr) == 1)
+		t->from_family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, t->from_addr) == 1)
+		t->from_family = AF_INET6;
+	else
+		goto bad;
+	t->from_bits = t->from_family == AF_INET ? 32 : 128;
+	if (slash) {
+		errno = 0;
+		bits = strtoul(slash + 1, &end, 10);
+		if (errno || !slash[1] || *end || bits > t->from_bits)
+			goto bad;
+		t->from_bits = (unsigned int)bits;
+	}
+	snprintf(t->from_text, sizeof(t->from_text), "%s/%u", addr, t->from_bits);
+	t->from_set = true;
+	return 0;
+bad:
+	snprintf(err, len, "--from wants ADDR[/PREFIX], IPv4 or IPv6: '%s'", arg);
+	return -1;
+}
+
+/* Is @fd's peer inside --from? (Always, without --from.) */
+static bool tls_peer_allowed(const struct vmig_tls *t, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const unsigned char *a;
+	unsigned int full, rest;
+
+	if (!t->from_set)
+		return true;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return false;
+	if (ss.ss_family == AF_INET) {
+		a = (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr;
+		if (t->from_family != AF_INET)
+			return false;
+	} else if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		a = a6->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6) && t->from_family == AF_INET)
+			a += 12;
+		else if (t->from_family != AF_INET6)
+			return false;
+	} else {
+		return false;
+	}
+	full = t->from_bits / 8;
+	rest = t->from_bits % 8;
+	if (memcmp(a, t->from_addr, full))
+		return false;
+	return !rest || !((a[full] ^ t->from_addr[full]) & (0xff00 >> rest));
+}
+
+/**
  * vmig_tls_secure() - authenticate the peer on @fd and put the socket under kTLS
  * @t: credentials from vmig_tls_init()
  * @fd: a connected TCP socket, nothing sent or received on it yet
@@ -206,6 +283,10 @@ int vmig_tls_secure(const struct vmig_tls *t, int fd, bool server, char *err, si
 	gnutls_datum_t key;
 	int ret;
 
+	if (server && !tls_peer_allowed(t, fd)) {
+		snprintf(err, len, "not from %s (--from)", t->from_text);
+		return -1;
+	}
 	if (t->insecure)
 		return 0;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));

@@ -25,10 +25,17 @@ struct vmig_tls {
 	const char *psk_file;	/* "identity:hexkey" lines (psktool's format) */
 	char identity[128];	/* the client's: the file's first line */
 	char key_hex[256];
+	/* receive --from: the only peers accepted, checked before any TLS */
+	bool from_set;
+	int from_family;		/* AF_INET or AF_INET6 */
+	unsigned char from_addr[16];
+	unsigned int from_bits;
+	char from_text[64];
 };
 
 int vmig_tls_init(struct vmig_tls *t, const char *psk_file, bool insecure,
 		  char *err, size_t len);
+int vmig_tls_set_from(struct vmig_tls *t, const char *arg, char *err, size_t len);
 int vmig_tls_secure(const struct vmig_tls *t, int fd, bool server,
 		    char *err, size_t len);
 
