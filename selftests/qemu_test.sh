@@ -36,6 +36,7 @@ TESTS="
 	device_state_refused_source_resumes
 	link_cut_in_precopy_source_runs
 	verdict_lost_source_stays_paused
+	migrate_killed_while_paused_source_resumes
 	disk_moves_with_qemu
 	pid_mode_refuses_qemu
 "
@@ -340,6 +341,38 @@ verdict_lost_source_stays_paused() {
 		ok "$FUNCNAME"
 	else
 		fail "$FUNCNAME" "source $(qstatus src); $(why)"
+	fi
+}
+
+# vmigctl migrate dies with the source QEMU paused (SIGKILL at the pause
+# point after QMP stop): the kernel cancels the orphaned session, and the
+# guardian vmigctl forked at start resumes QEMU; the destination discards.
+migrate_killed_while_paused_source_resumes() {
+	local rrc i
+	fresh && start_recv || { fail "$FUNCNAME" "setup"; return; }
+	hold_at after-stop
+	rm -f "$T/mig.pid"
+	( in_src sh -c 'echo $$ > "$0"; exec "$@"' "$T/mig.pid" vmigctl migrate $VMIG_TEST_AUTH \
+		--qmp "$T/src.qmp" --to $VMIG_DST_IP:$PORT > "$T/mig.out" 2> "$T/mig.err" ) &
+	local job=$!
+	unset VMIGCTL_TEST_HOLD
+	# Held after QMP stop and a query-status that said paused (qemumig_pause);
+	# QEMU serves one QMP client, vmigctl, so the test cannot ask it itself.
+	held after-stop || { fail "$FUNCNAME" "never paused: $(cat "$T/mig.err")"; return; }
+	kill -KILL "$(cat "$T/mig.pid")"
+	wait $job 2> /dev/null
+	for i in $(seq 300); do [ "$(qstatus src)" = running ] && break; sleep 0.1; done
+	rrc=$(wait_recv)
+	mig_rc=killed
+	if [ "$(qstatus src)" != running ]; then
+		fail "$FUNCNAME" "the source QEMU stays $(qstatus src); $(why)"
+	elif ! grep -q "guardian.*resumed the source QEMU (cont)" "$T/mig.err"; then
+		fail "$FUNCNAME" "no guardian record: $(cat "$T/mig.err")"
+	elif [ "$rrc" = 0 ] || [ "$(qstatus dst)" = running ]; then
+		fail "$FUNCNAME" "the destination runs it too: receive rc $rrc, QEMU $(qstatus dst)"
+	else
+		echo "# $(grep guardian "$T/mig.err")"
+		ok "$FUNCNAME"
 	fi
 }
 

@@ -46,6 +46,7 @@
 #include "policy.h"
 #include "qemumig.h"
 #include "session.h"
+#include "guardian.h"
 #include "throttle.h"
 #include "tls.h"
 #include "util.h"
@@ -99,6 +100,7 @@ struct mig {
 	struct vmig_nl nl, ev;
 	struct vmig_policy policy;
 	struct vmig_throttle thr;
+	struct vmig_guardian guard;	/* QMP: resumes QEMU if this process dies */
 	uint32_t page_size;
 	int stop_pidfd[MIG_MAX_STOP_PIDS];
 	struct vmig_dm_linear dm;	/* the disk and its own table */
@@ -636,6 +638,7 @@ again:
 
 		vmig_test_hold("before-pause");
 		m->stopped = true;
+		vmig_guardian_phase(&m->guard, VMIG_GUARDIAN_PAUSED);
 		if (qemumig_pause(&m->qm, err, sizeof(err))) {
 			mig_cancel(m, "pausing QEMU: %s", err);
 			return;
@@ -885,6 +888,8 @@ static int mig_qemu_done(struct mig *m)
 		vmig_follow_reason(&m->f, "cannot open the device-state connection");
 		return mig_failed(m, "failed");
 	}
+	/* Before QEMU is asked: from here on the destination may run the VM. */
+	vmig_guardian_phase(&m->guard, VMIG_GUARDIAN_STATE_SENT);
 	if (qemumig_send_state(&m->qm, why, sizeof(why)))
 		mig_warn(m, "source QEMU: %s; waiting for the destination's verdict", why);
 	state_ms = vmig_now_ms();
@@ -1230,6 +1235,7 @@ int migrate_main(int argc, char **argv)
 
 	memset(&m, 0, sizeof(m));
 	vmig_throttle_init(&m.thr, 0, 0);	/* no file open, for every exit path */
+	m.guard.fd = -1;
 	m.sock = -1;
 	m.vm.pidfd = -1;
 	m.vm.vm_fd = -1;
@@ -1252,9 +1258,14 @@ int migrate_main(int argc, char **argv)
 	m.tty = isatty(STDOUT_FILENO) && !vmigctl_json;
 
 	ret = VMIGCTL_FAIL;
+	/* First, while this process holds no socket the guardian could inherit. */
+	if (m.qmp_path && vmig_guardian_start(&m.guard, m.qmp_path))
+		mig_warn(&m, "no guardian (%s): killed while QEMU is paused, this command would leave it paused",
+			 strerror(errno));
 	if (m.qmp_path) {
 		if (qemumig_open(&m.qm, m.qmp_path, QEMU_VM_SOURCE)) {
 			qemumig_close(&m.qm);
+			vmig_guardian_disarm(&m.guard);
 			return VMIGCTL_FAIL;
 		}
 		m.pid = m.qm.vm.pid;
@@ -1265,6 +1276,7 @@ int migrate_main(int argc, char **argv)
 	if (vmfind_open(m.pid, &m.vm)) {
 		if (m.qmp_path)
 			qemumig_close(&m.qm);
+		vmig_guardian_disarm(&m.guard);
 		return VMIGCTL_FAIL;
 	}
 	if (mig_open_stop_pids(&m) || mig_refuse_stopped(&m))
@@ -1318,6 +1330,7 @@ int migrate_main(int argc, char **argv)
 		mig_disk_restore(&m);
 		goto out;
 	}
+	vmig_guardian_session(&m.guard, m.f.id);
 	/* The kernel holds its own references now. */
 	vmfind_close_kvm(&m.vm);
 	close(m.sock);
@@ -1356,6 +1369,8 @@ out:
 		if (m.stop_pidfd[i] >= 0)
 			close(m.stop_pidfd[i]);
 	vmig_throttle_close(&m.thr);
+	/* Whatever this command decided, it did: the guardian has nothing to undo. */
+	vmig_guardian_disarm(&m.guard);
 	vmig_nl_close(&m.ev);
 	vmig_nl_close(&m.nl);
 	vmfind_close(&m.vm);

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guardian of a `vmigctl migrate --qmp` (guardian.h). It speaks a
+ * line protocol on its pipe: "id N", "phase N", "disarm". Everything it
+ * decides, it decides after its parent is gone, from the kernel's record
+ * of the session, which outlives the controller (linger-s).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guardian.h"
+#include "nl.h"
+#include "qmp.h"
+#include "session.h"
+#include "util.h"
+#include "uapi/linux/vmig.h"
+
+#define GUARDIAN_FD		3	/* where the pipe's read end goes */
+#define GUARDIAN_QMP_MS		10000	/* to reach QEMU once the parent is gone */
+
+static void glog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void glog(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "vmigctl[guardian %d]: ", (int)getpid());
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* Read the parent's lines until EOF. Return: true when it disarmed us. */
+static bool guardian_listen(uint32_t *id, int *phase)
+{
+	char buf[256];
+	size_t got = 0;
+	ssize_t n;
+
+	for (;;) {
+		char *nl;
+
+		n = read(GUARDIAN_FD, buf + got, sizeof(buf) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+		buf[got] = '\0';
+		while ((nl = strchr(buf, '\n'))) {
+			*nl = '\0';
+			if (!strcmp(buf, "disarm"))
+				return true;
+			if (!strncmp(buf, "id ", 3))
+				*id = (uint32_t)strtoul(buf + 3, NULL, 10);
+			else if (!strncmp(buf, "phase ", 6))
+				*phase = atoi(buf + 6);
+			got -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, got + 1);
+		}
+		if (got == sizeof(buf) - 1)
+			got = 0;	/* not our protocol: drop it */
+	}
+}
+
+/* The session's final state, or -1 (gone from the table, or no answer). */
+static int guardian_outcome(uint32_t id)
+{
+	struct timespec ms100 = { 0, 100 * 1000 * 1000 };
+	uint64_t deadline = vmig_now_ms() + VMIG_GUARDIAN_WAIT_MS;
+	struct vmig_nl_error e;
+	struct vmig_sess s;
+	struct vmig_nl nl;
+	int state = -1;
+
+	if (vmig_nl_open(&nl))
+		return -1;
+	while (vmig_now_ms() < deadline) {
+		if (vmig_sess_get(&nl, id, &s, &e))
+			break;
+		if (s.state == VMIG_STATE_DONE || s.state == VMIG_STATE_FAILED ||
+		    s.state == VMIG_STATE_CANCELLED || s.state == VMIG_STATE_UNKNOWN) {
+			state = (int)s.state;
+			break;
+		}
+		nanosleep(&ms100, NULL);
+	}
+	vmig_nl_close(&nl);
+	return state;
+}
+
+static void guardian_resume(const char *qmp_path, uint32_t id, const char *how)
+{
+	uint64_t deadline = vmig_now_ms() + GUARDIAN_QMP_MS;
+	struct timespec ms100 = { 0, 100 * 1000 * 1000 };
+	char err[512] = "";
+	struct qmp *q;
+
+	/* QEMU serves one client: the dead parent's connection goes first. */
+	while (!(q = qmp_open(qmp_path, 2000, err, sizeof(err))) && vmig_now_ms() < deadline)
+		nanosleep(&ms100, NULL);
+	if (!q) {
+		glog("the controller died, session %u %s, but QEMU cannot be reached to resume it: %s",
+		     id, how, err);
+		return;
+	}
+	if (qmp_cont(q, err, sizeof(err)))
+		glog("the controller died, session %u %s; resuming QEMU failed: %s", id, how, err);
+	else
+		glog("the controller died, session %u %s: resumed the source QEMU (cont)", id, how);
+	qmp_close(q);
+}
+
+static void __attribute__((noreturn)) guardian_main(const char *qmp_path)
+{
+	int phase = VMIG_GUARDIAN_RUNNING, state, fd;
+	uint32_t id = 0;
+
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	/* Nothing of the parent's but the pipe and stderr: its sockets must close with it. */
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+	}
+	syscall(SYS_close_range, GUARDIAN_FD + 1, ~0U, 0);
+
+	if (guardian_listen(&id, &phase) || !id || phase == VMIG_GUARDIAN_RUNNING)
+		_exit(0);
+	if (phase == VMIG_GUARDIAN_STATE_SENT) {
+		glog("the controller died after QEMU's device state went out: the destination may run the VM; the source QEMU stays paused (outcome unknown)");
+		_exit(0);
+	}
+	state = guardian_outcome(id);
+	switch (state) {
+	case VMIG_STATE_FAILED:
+		guardian_resume(qmp_path, id, "failed");
+		break;
+	case VMIG_STATE_CANCELLED:
+		guardian_resume(qmp_path, id, "was cancelled");
+		break;
+	case VMIG_STATE_DONE:
+		/* The RAM arrived, QEMU's device state never left: it runs here. */
+		guardian_resume(qmp_path, id, "delivered the RAM but no device state");
+		break;
+	default:
+		glog("the controller died; session %u %s: the source QEMU stays paused (outcome unknown)",
+		     id, state < 0 ? "cannot be read" : "ended unknown");
+		break;
+	}
+	_exit(0);
+}
+
+/**
+ * vmig_guardian_start() - fork the guardian of a QMP migration
+ * @g: out
+ * @qmp_path: the source QEMU's QMP socket
+ *
+ * Called before anything else is opened, so that the guardian inherits no
+ * socket (a netlink or QMP socket it held would outlive the controller).
+ *
+ * Return: 0, or -1 with errno.
+ */
+int vmig_guardian_start(struct vmig_guardian *g, const char *qmp_path)
+{
+	int p[2];
+
+	g->fd = -1;
+	g->pid = -1;
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	g->pid = fork();
+	if (g->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (!g->pid) {
+		close(p[1]);
+		if (dup2(p[0], GUARDIAN_FD) < 0)
+			_exit(1);
+		guardian_main(qmp_path);
+	}
+	close(p[0]);
+	g->fd = p[1];
+	return 0;
+}
+
+static void guardian_say(struct vmig_guardian *g, const char *line)
+{
+	if (g->fd >= 0 && write(g->fd, line, strlen(line)) < 0)
+		fprintf(stderr, "vmigctl: guardian: %s\n", strerror(errno));
+}
+
+void vmig_guardian_session(struct vmig_guardian *g, uint32_t id)
+{
+	char line[32];
+
+	snprintf(line, sizeof(line), "id %u\n", id);
+	guardian_say(g, line);
+}
+
+void vmig_guardian_phase(struct vmig_guardian *g, enum vmig_guardian_phase p)
+{
+	char line[32];
+
+	snprintf(line, sizeof(line), "phase %d\n", (int)p);
+	guardian_say(g, line);
+}
+
+/* vmigctl lived to its end and did its own undoing: the guardian exits. */
+void vmig_guardian_disarm(struct vmig_guardian *g)
+{
+	if (g->fd < 0)
+		return;
+	guardian_say(g, "disarm\n");
+	close(g->fd);
+	g->fd = -1;
+	waitpid(g->pid, NULL, 0);
+}
