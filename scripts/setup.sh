@@ -15,10 +15,11 @@ newest() {
 k612=$(newest '^linux-image-6\.12\.[0-9]+[+]deb12-amd64$')
 h612=$(echo "$k612" | sed 's/linux-image/linux-headers/')
 
-# lvm2 only for bench/storage.sh, which measures storage-move against pvmove.
+# lvm2 only for bench/storage.sh, which measures storage-move against pvmove;
+# gnutls-bin for certtool, which makes tls_test.sh's X.509 certificates.
 want="linux-image-amd64 linux-headers-amd64 $k612 $h612 linux-source-6.1
 linux-source-6.12 qemu-system-x86 busybox-static kmod cpio xz-utils
-libmnl-dev libjansson-dev libgnutls28-dev sparse iproute2 procps util-linux python3 python3-yaml python3-jsonschema make gcc bc
+libmnl-dev libjansson-dev libgnutls28-dev gnutls-bin sparse iproute2 procps util-linux python3 python3-yaml python3-jsonschema make gcc bc
 flex bison libelf-dev pkg-config dmsetup lvm2"
 
 missing=

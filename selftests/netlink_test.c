@@ -443,22 +443,30 @@ err:
 	return -1;
 }
 
+/* An insecure RAM-backend migrate-start that runs; its session id in @id. */
+static int ram_start_id(struct vmig_nl *nl, struct vmig_nl_error *e, int vm, int sock,
+			const void *hva, uint64_t size, uint32_t *id)
+{
+	struct nlmsghdr *req = vmig_nl_msg(nl, VMIG_CMD_MIGRATE_START, 0);
+
+	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, vm);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_SOCK_FD, sock);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_FLAGS, VMIG_MIGRATE_FLAGS_INSECURE);
+	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_HVA, (uintptr_t)hva);
+	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_SIZE, size);
+	return vmig_nl_talk(nl, req, id_cb, id, e);
+}
+
 /*
  * One vmig user per VM: a second session would fight the first over the
  * dirty log. The first is a source that blocks on a peer that never reads.
  */
 TEST_F(ram, second_session_on_one_vm_is_refused)
 {
-	struct nlmsghdr *req;
 	uint32_t id = 0;
 
-	req = vmig_nl_msg(&self->nl, VMIG_CMD_MIGRATE_START, 0);
-	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, self->vm);
-	mnl_attr_put_u32(req, VMIG_A_SESSION_SOCK_FD, self->sock);
-	mnl_attr_put_u32(req, VMIG_A_SESSION_FLAGS, VMIG_MIGRATE_FLAGS_INSECURE);
-	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_HVA, (uintptr_t)self->shm);
-	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_SIZE, self->len);
-	ASSERT_EQ(0, vmig_nl_talk(&self->nl, req, id_cb, &id, &self->e)) TH_LOG("%s", self->e.msg);
+	ASSERT_EQ(0, ram_start_id(&self->nl, &self->e, self->vm, self->sock, self->shm,
+				  self->len, &id)) TH_LOG("%s", self->e.msg);
 	ASSERT_NE(0, id);
 	EXPECT_EQ(EBUSY, ram_start(&self->nl, &self->e, self->vm, self->sock,
 				   self->shm, self->len, true));
@@ -468,14 +476,9 @@ TEST_F(ram, second_session_on_one_vm_is_refused)
 	close(self->peer);
 	close(self->sock);
 	ASSERT_EQ(0, tcp_pair(&self->sock, &self->peer));
-	req = vmig_nl_msg(&self->nl, VMIG_CMD_MIGRATE_START, 0);
-	mnl_attr_put_u32(req, VMIG_A_SESSION_VM_FD, self->vm);
-	mnl_attr_put_u32(req, VMIG_A_SESSION_SOCK_FD, self->sock);
-	mnl_attr_put_u32(req, VMIG_A_SESSION_FLAGS, VMIG_MIGRATE_FLAGS_INSECURE);
-	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_HVA, (uintptr_t)self->shm);
-	mnl_attr_put_u64(req, VMIG_A_SESSION_RAM_SIZE, self->len);
 	id = 0;
-	ASSERT_EQ(0, vmig_nl_talk(&self->nl, req, id_cb, &id, &self->e)) TH_LOG("%s", self->e.msg);
+	ASSERT_EQ(0, ram_start_id(&self->nl, &self->e, self->vm, self->sock, self->shm,
+				  self->len, &id)) TH_LOG("%s", self->e.msg);
 	EXPECT_EQ(0, end_session(&self->nl, id));
 }
 

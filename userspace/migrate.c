@@ -87,8 +87,7 @@ struct mig {
 	pid_t stop_pid[MIG_MAX_STOP_PIDS];
 	unsigned int nr_stop;
 	const char *qmp_path;		/* --qmp: a QEMU, paused over QMP */
-	const char *psk_file;
-	bool insecure;
+	struct vmig_tls_args tls_args;
 	struct vmig_tls tls;
 
 	/* resources */
@@ -127,7 +126,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vmigctl migrate {--pid PID | --qmp PATH} --to HOST:PORT\n"
-		"                       {--psk-file FILE | --insecure} [--downtime-ms MS]\n"
+		"                       {--psk-file FILE | --tls-cert F --tls-key F --tls-ca F\n"
+		"                        [--tls-peer NAME] | --insecure} [--downtime-ms MS]\n"
 		"                       [--max-bandwidth RATE] [--max-iterations N] [--timeout S]\n"
 		"                       [--no-zerocopy] [--no-zero-detect] [--keep-source]\n"
 		"                       [--announce-mac MAC --announce-dev IF]\n"
@@ -1066,7 +1066,7 @@ static int mig_loop(struct mig *m)
 static int mig_parse(struct mig *m, int argc, char **argv)
 {
 	enum { O_DOWNTIME = 256, O_BW, O_ITER, O_TIMEOUT, O_NOZC, O_NOZD,
-	       O_KEEP, O_MAC, O_DEV, O_DISK, O_DISKGRAN, O_STOP, O_QMP, O_PSK, O_INSECURE };
+	       O_KEEP, O_MAC, O_DEV, O_DISK, O_DISKGRAN, O_STOP, O_QMP };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "to", required_argument, NULL, 't' },
@@ -1083,8 +1083,7 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		{ "disk-granularity", required_argument, NULL, O_DISKGRAN },
 		{ "stop-pid", required_argument, NULL, O_STOP },
 		{ "qmp", required_argument, NULL, O_QMP },
-		{ "psk-file", required_argument, NULL, O_PSK },
-		{ "insecure", no_argument, NULL, O_INSECURE },
+		VMIG_TLS_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -1171,13 +1170,9 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		case O_QMP:
 			m->qmp_path = optarg;
 			break;
-		case O_PSK:
-			m->psk_file = optarg;
-			break;
-		case O_INSECURE:
-			m->insecure = true;
-			break;
 		default:
+			if (vmig_tls_opt(&m->tls_args, c, optarg))
+				break;
 			return vmig_opt_usage("migrate", c, argv, usage);
 		}
 		if (bad) {
@@ -1201,11 +1196,12 @@ static int mig_parse(struct mig *m, int argc, char **argv)
 		fprintf(stderr, "vmigctl: migrate: --disk-granularity goes with --disk\n");
 		return VMIGCTL_USAGE;
 	}
-	if (vmig_tls_init(&m->tls, m->psk_file, m->insecure, err, sizeof(err))) {
+	/* A certificate must name the host we connect to, unless --tls-peer says otherwise. */
+	if (vmig_tls_init(&m->tls, &m->tls_args, m->host, err, sizeof(err))) {
 		fprintf(stderr, "vmigctl: migrate: %s\n", err);
 		return VMIGCTL_USAGE;
 	}
-	if (m->insecure)
+	if (m->tls.insecure)
 		m->flags |= VMIG_MIGRATE_FLAGS_INSECURE;
 	return VMIGCTL_OK;
 }

@@ -57,9 +57,7 @@ struct rcv {
 	uint8_t mac[6];
 	const char *disk;
 	const char *qmp_path;
-	const char *psk_file;
-	const char *from;
-	bool insecure;
+	struct vmig_tls_args tls_args;
 	struct vmig_tls tls;
 
 	struct vmfind vm;
@@ -77,7 +75,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vmigctl receive {--pid PID | --qmp PATH} --listen [ADDR:]PORT\n"
-		"                       {--psk-file FILE | --insecure} [--from ADDR[/PREFIX]]\n"
+		"                       {--psk-file FILE | --tls-cert F --tls-key F --tls-ca F\n"
+		"                        [--tls-peer NAME] | --insecure} [--from ADDR[/PREFIX]]\n"
 		"                       [--timeout S]\n"
 		"                       [--announce-mac MAC --announce-dev IF] [--disk DEV]\n");
 }
@@ -229,7 +228,7 @@ static int receive_start(struct rcv *r)
 
 	if (r->disk_fd >= 0)
 		fits &= vmig_sess_put_disk(req, r->disk_fd, r->disk);
-	if (r->insecure)
+	if (r->tls.insecure)
 		fits &= mnl_attr_put_u32_check(req, VMIG_NL_BUFSZ, VMIG_A_SESSION_FLAGS,
 					       VMIG_MIGRATE_FLAGS_INSECURE);
 	if (!fits) {
@@ -460,10 +459,9 @@ static int rcv_loop(struct rcv *r)
 
 static int rcv_parse(struct rcv *r, int argc, char **argv)
 {
-	enum { O_TIMEOUT = 256, O_MAC, O_DEV, O_DISK, O_QMP, O_PSK, O_INSECURE, O_FROM };
+	enum { O_TIMEOUT = 256, O_MAC, O_DEV, O_DISK, O_QMP, O_FROM };
 	static const struct option opts[] = {
-		{ "psk-file", required_argument, NULL, O_PSK },
-		{ "insecure", no_argument, NULL, O_INSECURE },
+		VMIG_TLS_OPTIONS,
 		{ "from", required_argument, NULL, O_FROM },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "qmp", required_argument, NULL, O_QMP },
@@ -516,16 +514,12 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 		case O_QMP:
 			r->qmp_path = optarg;
 			break;
-		case O_PSK:
-			r->psk_file = optarg;
-			break;
-		case O_INSECURE:
-			r->insecure = true;
-			break;
 		case O_FROM:
-			r->from = optarg;
+			r->tls_args.from = optarg;
 			break;
 		default:
+			if (vmig_tls_opt(&r->tls_args, c, optarg))
+				break;
 			return vmig_opt_usage("receive", c, argv, usage);
 		}
 		if (bad) {
@@ -545,8 +539,7 @@ static int rcv_parse(struct rcv *r, int argc, char **argv)
 		fprintf(stderr, "vmigctl: receive: --announce-mac and --announce-dev go together\n");
 		return VMIGCTL_USAGE;
 	}
-	if (vmig_tls_init(&r->tls, r->psk_file, r->insecure, err, sizeof(err)) ||
-	    (r->from && vmig_tls_set_from(&r->tls, r->from, err, sizeof(err)))) {
+	if (vmig_tls_init(&r->tls, &r->tls_args, NULL, err, sizeof(err))) {
 		fprintf(stderr, "vmigctl: receive: %s\n", err);
 		return VMIGCTL_USAGE;
 	}

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,32 +33,93 @@
 #define SOL_TLS 282
 #endif
 
-static const char tls_priority[] =
+static const char tls_priority_psk[] =
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
 	"+CHACHA20-POLY1305:-KX-ALL:+ECDHE-PSK:+DHE-PSK";
+/* TLS 1.3 certificates: (EC)DHE key shares, signatures from NORMAL. */
+static const char tls_priority_x509[] =
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+	"+CHACHA20-POLY1305";
 
 /**
- * vmig_tls_init() - read the credentials, or accept --insecure
+ * vmig_tls_opt() - take one of VMIG_TLS_OPTIONS
+ *
+ * Return: true if @c was one of them.
+ */
+bool vmig_tls_opt(struct vmig_tls_args *a, int c, const char *arg)
+{
+	switch (c - VMIG_TLS_OPT_BASE) {
+	case 0: a->psk_file = arg; return true;
+	case 1: a->insecure = true; return true;
+	case 2: a->cert = arg; return true;
+	case 3: a->key = arg; return true;
+	case 4: a->ca = arg; return true;
+	case 5: a->peer = arg; return true;
+	}
+	return false;
+}
+
+/* Return: 0, or -1 with @err when @path cannot be read. */
+static int tls_readable(const char *opt, const char *path, char *err, size_t len)
+{
+	if (!access(path, R_OK))
+		return 0;
+	snprintf(err, len, "%s %s: %s", opt, path, strerror(errno));
+	return -1;
+}
+
+/**
+ * vmig_tls_init() - check the credentials, or accept --insecure
+ * @t: out
+ * @a: the options
+ * @default_peer: the name the server's certificate must carry when
+ *	--tls-peer is not given (migrate: the --to host); NULL on the accepting
+ *	end, which then checks only the client's chain unless --tls-peer names it
  *
  * Return: 0, or -1 with @err saying why (no credentials is an error: a
  * migration port accepts only an authenticated peer unless told not to).
  */
-int vmig_tls_init(struct vmig_tls *t, const char *psk_file, bool insecure,
-		  char *err, size_t len)
+int vmig_tls_init(struct vmig_tls *t, const struct vmig_tls_args *a,
+		  const char *default_peer, char *err, size_t len)
 {
 	char line[sizeof(t->identity) + sizeof(t->key_hex) + 2], *colon;
+	bool x509 = a->cert || a->key || a->ca;
+	const char *psk_file = a->psk_file;
 	FILE *f;
 
 	memset(t, 0, sizeof(*t));
-	t->insecure = insecure;
-	if (insecure && psk_file) {
-		snprintf(err, len, "--insecure and --psk-file exclude each other");
+	t->insecure = a->insecure;
+	if (a->insecure + !!psk_file + x509 > 1) {
+		snprintf(err, len, "--insecure, --psk-file and --tls-cert/--tls-key/--tls-ca exclude each other");
 		return -1;
 	}
-	if (insecure)
+	if (a->peer && !x509) {
+		snprintf(err, len, "--tls-peer goes with --tls-cert/--tls-key/--tls-ca");
+		return -1;
+	}
+	if (a->from && vmig_tls_set_from(t, a->from, err, len))
+		return -1;
+	if (a->insecure)
 		return 0;
+	if (x509) {
+		if (!a->cert || !a->key || !a->ca) {
+			snprintf(err, len, "X.509 needs all of --tls-cert, --tls-key and --tls-ca");
+			return -1;
+		}
+		if (tls_readable("--tls-cert", a->cert, err, len) ||
+		    tls_readable("--tls-key", a->key, err, len) ||
+		    tls_readable("--tls-ca", a->ca, err, len))
+			return -1;
+		t->x509 = true;
+		t->cert = a->cert;
+		t->key = a->key;
+		t->ca = a->ca;
+		snprintf(t->peer, sizeof(t->peer), "%s", a->peer ? a->peer :
+			 default_peer ? default_peer : "");
+		return 0;
+	}
 	if (!psk_file) {
-		snprintf(err, len, "a migration carries guest memory: give --psk-file (or --insecure on a link nobody else can reach)");
+		snprintf(err, len, "a migration carries guest memory: give --psk-file or --tls-cert/--tls-key/--tls-ca (or --insecure on a link nobody else can reach)");
 		return -1;
 	}
 	t->psk_file = psk_file;
@@ -278,6 +340,7 @@ int vmig_tls_secure(const struct vmig_tls *t, int fd, bool server, char *err, si
 	struct timeval tmo = { ms / 1000, 0 }, none = { 0, 0 };
 	gnutls_psk_server_credentials_t scred = NULL;
 	gnutls_psk_client_credentials_t ccred = NULL;
+	gnutls_certificate_credentials_t xcred = NULL;
 	struct tls_pull pull = { .fd = fd };
 	gnutls_session_t s = NULL;
 	gnutls_datum_t key;
@@ -291,7 +354,17 @@ int vmig_tls_secure(const struct vmig_tls *t, int fd, bool server, char *err, si
 		return 0;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
-	if (server) {
+	if (t->x509) {
+		ret = gnutls_certificate_allocate_credentials(&xcred);
+		if (!ret)
+			ret = gnutls_certificate_set_x509_key_file(xcred, t->cert, t->key,
+								   GNUTLS_X509_FMT_PEM);
+		if (!ret) {
+			ret = gnutls_certificate_set_x509_trust_file(xcred, t->ca,
+								     GNUTLS_X509_FMT_PEM);
+			ret = ret > 0 ? 0 : ret ? ret : GNUTLS_E_NO_CERTIFICATE_FOUND;
+		}
+	} else if (server) {
 		ret = gnutls_psk_allocate_server_credentials(&scred);
 		if (!ret)
 			ret = gnutls_psk_set_server_credentials_file(scred, t->psk_file);
@@ -306,10 +379,26 @@ int vmig_tls_secure(const struct vmig_tls *t, int fd, bool server, char *err, si
 	if (!ret)
 		ret = gnutls_init(&s, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_TICKETS);
 	if (!ret)
-		ret = gnutls_priority_set_direct(s, tls_priority, NULL);
-	if (!ret)
+		ret = gnutls_priority_set_direct(s, t->x509 ? tls_priority_x509 : tls_priority_psk,
+						 NULL);
+	if (!ret && t->x509) {
+		ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, xcred);
+		/* Both ends prove themselves: the client's certificate is required. */
+		if (server) {
+			gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+			/*
+			 * Name no CA in the request: a client picks a certificate
+			 * by that list and would send none at all, and the
+			 * refusal would not say what is wrong with its own.
+			 */
+			gnutls_certificate_send_x509_rdn_sequence(s, 1);
+		}
+		/* Chain to --tls-ca, validity dates, and the name when there is one. */
+		gnutls_session_set_verify_cert(s, t->peer[0] ? t->peer : NULL, 0);
+	} else if (!ret) {
 		ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK,
 					     server ? (void *)scred : (void *)ccred);
+	}
 	if (ret) {
 		snprintf(err, len, "TLS setup: %s", gnutls_strerror(ret));
 		goto out;
@@ -323,6 +412,16 @@ int vmig_tls_secure(const struct vmig_tls *t, int fd, bool server, char *err, si
 	do {
 		ret = gnutls_handshake(s);
 	} while (ret < 0 && !gnutls_error_is_fatal(ret));
+	if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+		gnutls_datum_t why = { NULL, 0 };
+
+		gnutls_certificate_verification_status_print(gnutls_session_get_verify_cert_status(s),
+							     GNUTLS_CRT_X509, &why, 0);
+		snprintf(err, len, "TLS handshake: the peer's certificate: %s",
+			 why.data ? (char *)why.data : "not trusted");
+		gnutls_free(why.data);
+		goto out;
+	}
 	if (ret < 0) {
 		snprintf(err, len, "TLS handshake: %s", gnutls_strerror(ret));
 		goto out;
@@ -350,5 +449,7 @@ out:
 		gnutls_psk_free_server_credentials(scred);
 	if (ccred)
 		gnutls_psk_free_client_credentials(ccred);
+	if (xcred)
+		gnutls_certificate_free_credentials(xcred);
 	return ret < 0 ? -1 : 0;
 }
