@@ -46,7 +46,7 @@ static void vmig_session_release(struct kref *ref)
 
 	for (i = 0; i < s->nr_stop_pids; i++)
 		put_pid(s->stop_pids[i]);
-	/* Never throttled through it if it never ran; else restored already. */
+	/* Restored at the worker's end (never throttled if it never ran). */
 	if (s->throttle_file)
 		fput(s->throttle_file);
 	/* A session that never started still owns what it was given. */
@@ -118,6 +118,11 @@ err_free:
  */
 void vmig_session_discard(struct vmig_session *s)
 {
+	/*
+	 * Before it leaves the table, where vmig_session_net_pre_exit() looks:
+	 * unlisted, it would keep a pointer to a namespace that may go.
+	 */
+	RCU_INIT_POINTER(s->net, NULL);
 	if (xa_erase(&vmig_sessions, s->id) == s)
 		vmig_session_put(s);
 }
@@ -512,25 +517,25 @@ void vmig_session_resume_stopped(struct vmig_session *s)
  * vmig_session_unthrottle() - give the VMM's cgroup its cpu.max back
  * @s: session (reference held by the caller)
  *
- * At the worker's end, and when the controller goes after it: a controller
- * still alive may throttle again, and restores the same value on its way
- * out. Once per session (the file is taken); the write is cgroup's own
- * validation of what the controller read from the same file at start.
+ * At the worker's end, and again when the controller goes after it: a
+ * controller still alive may throttle once more (an event it had queued)
+ * and die before it restores. Writing the same value twice is harmless;
+ * the file is released with the session. cgroup validates the value,
+ * which the controller read from the same file at start.
  *
  * Context: process context, may sleep (a kthread or the closing task).
  */
 void vmig_session_unthrottle(struct vmig_session *s)
 {
-	struct file *f = xchg(&s->throttle_file, NULL);
 	loff_t pos = 0;
 	ssize_t n;
 
-	if (!f)
+	if (!s->throttle_file)
 		return;
-	n = kernel_write(f, s->throttle_restore, strlen(s->throttle_restore), &pos);
+	n = kernel_write(s->throttle_file, s->throttle_restore,
+			 strlen(s->throttle_restore), &pos);
 	pr_debug("session %u: cpu.max restored to \"%s\": %zd\n", s->id,
 		 s->throttle_restore, n);
-	fput(f);
 }
 
 /*

@@ -69,8 +69,8 @@ struct vmig_stats {
  * @stop_pids: processes the controller stops at switchover (stop-pid),
  *	resumed by vmig_session_resume_stopped(); references held
  * @nr_stop_pids: entries in @stop_pids
- * @throttle_file: the VMM cgroup's cpu.max (throttle-fd), or NULL; taken
- *	(xchg) by whoever writes @throttle_restore back, once
+ * @throttle_file: the VMM cgroup's cpu.max (throttle-fd), or NULL; set
+ *	before the worker starts, released with the session
  * @throttle_restore: what cpu.max said before the controller throttled
  * @flags: VMIG_MIGRATE_FLAGS_*
  * @max_bandwidth: bytes per second, 0 for unlimited

@@ -163,14 +163,22 @@ int vmig_dm_check_owner(const char *dev, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", dev, strerror(errno));
 		return -1;
 	}
+	if (!S_ISBLK(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a block device", dev);
+		return -1;
+	}
+	/* Unknown is not "nobody's": a device whose owner cannot be read is refused. */
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid",
 		 major(st.st_rdev), minor(st.st_rdev));
 	f = fopen(path, "re");
-	if (f) {
-		if (!fgets(uuid, sizeof(uuid), f))
-			uuid[0] = '\0';
-		fclose(f);
+	if (!f) {
+		snprintf(err, errsz, "%s: cannot read its device-mapper uuid (%s): %s", dev, path,
+			 strerror(errno));
+		return -1;
 	}
+	if (!fgets(uuid, sizeof(uuid), f))
+		uuid[0] = '\0';
+	fclose(f);
 	for (i = 0; i < sizeof(vmig_dm_owners) / sizeof(vmig_dm_owners[0]); i++) {
 		if (strncmp(uuid, vmig_dm_owners[i].prefix, strlen(vmig_dm_owners[i].prefix)))
 			continue;

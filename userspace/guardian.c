@@ -144,23 +144,18 @@ static void __attribute__((noreturn)) guardian_main(const char *qmp_path)
 		glog("the controller died after QEMU's device state went out: the destination may run the VM; the source QEMU stays paused (outcome unknown)");
 		_exit(0);
 	}
+	/*
+	 * QEMU's device state never left: the destination cannot run the VM,
+	 * whatever the kernel's session says (its end is awaited so that the
+	 * cancel the kernel made runs first). Resume in every case.
+	 */
 	state = guardian_outcome(id);
-	switch (state) {
-	case VMIG_STATE_FAILED:
-		guardian_resume(qmp_path, id, "failed");
-		break;
-	case VMIG_STATE_CANCELLED:
-		guardian_resume(qmp_path, id, "was cancelled");
-		break;
-	case VMIG_STATE_DONE:
-		/* The RAM arrived, QEMU's device state never left: it runs here. */
-		guardian_resume(qmp_path, id, "delivered the RAM but no device state");
-		break;
-	default:
-		glog("the controller died; session %u %s: the source QEMU stays paused (outcome unknown)",
-		     id, state < 0 ? "cannot be read" : "ended unknown");
-		break;
-	}
+	guardian_resume(qmp_path, id,
+			state == VMIG_STATE_FAILED ? "failed" :
+			state == VMIG_STATE_CANCELLED ? "was cancelled" :
+			state == VMIG_STATE_DONE ? "delivered the RAM but no device state" :
+			state == VMIG_STATE_UNKNOWN ? "lost the end of the RAM, and no device state left" :
+			"cannot be read, and no device state left");
 	_exit(0);
 }
 

@@ -7,9 +7,9 @@
  * anything: a small process in a session of its own that holds nothing
  * but a pipe, is told the session id and the phase as they change, and
  * when the pipe closes without "disarm" (vmigctl died) waits for the
- * kernel session's outcome and resumes the source QEMU (QMP cont) unless
- * the destination may run the VM: the session ended done after QEMU's
- * device state went out, or unknown. A vmigctl that lives to its end
+ * kernel session to end and resumes the source QEMU (QMP cont) unless the
+ * destination may run the VM, which it can only once QEMU's device state
+ * went out (phase STATE_SENT). A vmigctl that lives to its end
  * disarms it; the guardian itself can be killed only on purpose (it
  * ignores SIGHUP, SIGINT, SIGTERM and SIGPIPE).
  */

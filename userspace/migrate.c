@@ -999,8 +999,16 @@ static int mig_final(struct mig *m)
 		ret = mig_failed(m, "failed");
 		break;
 	case VMIG_STATE_UNKNOWN:
-		/* END went out, no answer came: the destination may run the VM. */
 		vmig_sess_reason(s, m->f.reason, sizeof(m->f.reason));
+		/*
+		 * A QEMU's destination cannot run the VM without the device
+		 * state, which has not left: the VM stays here.
+		 */
+		if (m->qmp_path) {
+			ret = mig_failed(m, "failed");
+			break;
+		}
+		/* END went out, no answer came: the destination may run the VM. */
 		return mig_unknown(m);	/* its record stays for the operator */
 	default:
 		vmig_follow_reason(&m->f, "cancelled by another request (vmigctl cancel?)");

@@ -4,6 +4,7 @@
  * as an earlier version did, took it out of its slice's memory.max,
  * pids.max, cpuset and device filter, and a crash left it moved.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -70,30 +71,76 @@ static int find_root(struct vmig_throttle *t, char *root, size_t len)
 	return 0;
 }
 
-/* The "0::/path" line of /proc/PID/cgroup: the VMM's cgroup directory. */
-static int find_cgroup(struct vmig_throttle *t, const char *root)
+/* The "0::/path" line of a /proc/.../cgroup file into @out. Return: 0 or -1. */
+static int read_cgroup(const char *path, char *out, size_t len)
 {
-	char path[64], line[sizeof(t->cgroup)];
+	char line[1024];
 	bool found = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)t->pid);
 	f = fopen(path, "re");
 	if (!f)
-		return fail(t, "%s: %s", path, strerror(errno));
+		return -1;
 	while (!found && fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "0::/", 4))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
+		snprintf(out, len, "%s", line + 3);
 		found = true;
 	}
 	fclose(f);
-	if (!found)
+	return found ? 0 : -1;
+}
+
+/* Cut @common back to the longest whole-component prefix it shares with @p. */
+static void common_prefix(char *common, const char *p)
+{
+	size_t i = 0, cut = 0;
+
+	while (common[i] && common[i] == p[i]) {
+		if (common[i] == '/')
+			cut = i;
+		i++;
+	}
+	if (!common[i] && (p[i] == '/' || !p[i]))
+		return;		/* @common is @p or a parent of it */
+	if (!p[i] && common[i] == '/') {
+		common[i] = '\0';	/* @p is a parent of @common */
+		return;
+	}
+	common[cut ? cut : 1] = '\0';
+}
+
+/*
+ * The VMM's cgroup directory: the nearest cgroup holding all its threads.
+ * libvirt puts the vCPU threads in threaded cgroups of their own
+ * (libvirt/vcpuN) beside the emulator's (libvirt/emulator); cpu.max of
+ * their common parent is what limits the vCPUs.
+ */
+static int find_cgroup(struct vmig_throttle *t, const char *root)
+{
+	char path[300], cg[sizeof(t->cgroup)], common[sizeof(t->cgroup)];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)t->pid);
+	if (read_cgroup(path, common, sizeof(common)))
 		return fail(t, "process %d is in no cgroup v2 cgroup", (int)t->pid);
-	if (!strcmp(line + 3, "/"))
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)t->pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/cgroup", (int)t->pid, de->d_name);
+		if (!read_cgroup(path, cg, sizeof(cg)))
+			common_prefix(common, cg);
+	}
+	if (d)
+		closedir(d);
+	if (!strcmp(common, "/"))
 		return fail(t, "process %d runs in the root cgroup, which has no cpu.max: give the VMM a cgroup of its own (systemd-run --scope, a libvirt machine)",
 			    (int)t->pid);
-	if (snprintf(t->cgroup, sizeof(t->cgroup), "%s%s", root, line + 3) >=
+	if (snprintf(t->cgroup, sizeof(t->cgroup), "%s%s", root, common) >=
 	    (int)sizeof(t->cgroup))
 		return fail(t, "the cgroup path of process %d is too long", (int)t->pid);
 	return 0;

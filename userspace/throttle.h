@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Slow a VMM down with the cgroup v2 cpu controller, where the VMM lives:
- * the cpu.max of its own cgroup (a libvirt machine scope, a systemd unit,
- * any cgroup but the root) gets a quota of (100 - pct)% of one CPU per
+ * the cpu.max of its own cgroup (the nearest holding all its threads: a
+ * libvirt machine, whose vCPU threads sit in threaded children of their
+ * own; a systemd unit; any cgroup but the root) gets a quota of (100 - pct)% of one CPU per
  * vCPU, never more than the cgroup allowed before. The VMM is never moved.
  * The file is opened before the migration starts and handed to the kernel
  * with its original value (throttle-fd, throttle-restore), so the kernel

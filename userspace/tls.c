@@ -257,7 +257,7 @@ static int tls_install(gnutls_session_t s, int fd, int dir, char *err, size_t le
  */
 int vmig_tls_set_from(struct vmig_tls *t, const char *arg, char *err, size_t len)
 {
-	char addr[INET6_ADDRSTRLEN], *slash, *end;
+	char addr[INET6_ADDRSTRLEN + sizeof("/128")], *slash, *end;
 	unsigned long bits;
 
 	if (strlen(arg) >= sizeof(t->from_text) ||

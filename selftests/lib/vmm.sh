@@ -22,7 +22,7 @@ vmm_start() {
 	fi
 	case $line in READY*) ;; *) echo "# $name: $line" >&2; return 1 ;; esac
 	eval "${name}_pid=${line#*pid=}; ${name}_pid=\${${name}_pid%% *}"
-	eval "vmm_cgroup $name \${${name}_pid}" || return 1
+	eval "vmm_cgroup $name \${${name}_pid}" || { vmm_kill "$name"; return 1; }
 	local ranges=""
 	# SLOT lines follow READY at once; nothing else comes until a command.
 	while read -r -t 1 line <&"$fdout"; do
