@@ -22,6 +22,7 @@ export PATH="$top/build:$PATH"
 . "$top/selftests/lib/netns.sh"
 . "$top/selftests/lib/dm.sh"
 . "$top/selftests/lib/qemumig.sh"
+. "$top/selftests/lib/cgroup.sh"
 . "$top/selftests/lib/taprun.sh"
 QM_WRAP=in_dst
 
@@ -63,6 +64,7 @@ qstart() {
 		-qmp "unix:$T/$name.qmp,server=on,wait=off" "$@" \
 		> "$T/$name.qemu" 2>&1 &
 	echo $! > "$T/$name.pid"
+	own_cgroup "qemu-$name" $! || return 1
 	for _ in $(seq 100); do
 		[ -S "$T/$name.qmp" ] && return 0
 		sleep 0.1
@@ -99,6 +101,7 @@ qkill_all() {
 		qalive $name && kill -9 "$(qpid $name)" 2> /dev/null
 		[ -n "$(qpid $name)" ] && wait "$(qpid $name)" 2> /dev/null
 		rm -f "$T/$name.pid" "$T/$name.qmp" "/dev/shm/vmigq-$name"
+		own_cgroup_del "qemu-$name"
 	done
 }
 

@@ -149,7 +149,8 @@ qemu_guest_start() {
 		$incoming ${QEMU_EXTRA:-} \
 		< /dev/null > "$QEMU_DIR/$name.log" 2>&1 &
 	for i in $(seq 300); do
-		[ -S "$QEMU_DIR/$name.lib.qmp" ] && [ -s "$QEMU_DIR/$name.pid" ] && return 0
+		[ -S "$QEMU_DIR/$name.lib.qmp" ] && [ -s "$QEMU_DIR/$name.pid" ] &&
+			{ own_cgroup "guest-$name" "$(cat "$QEMU_DIR/$name.pid")"; return; }
 		if ! kill -0 $! 2>/dev/null; then
 			_qemu_err "QEMU $name exited: $(tail -n 5 "$QEMU_DIR/$name.log")"
 			return 1
@@ -256,6 +257,7 @@ qemu_guest_kill() {
 		done
 	fi
 	rm -f "$QEMU_DIR/$name.pid" "/dev/shm/vmig-$name-ram"
+	own_cgroup_del "guest-$name"
 	ip link del "$(_qemu_tap "$name")" 2>/dev/null
 	return 0
 }
@@ -372,3 +374,4 @@ qemu_guest_stop_all() {
 	return 0
 }
 . "$(dirname "${BASH_SOURCE[0]}")/psk.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/cgroup.sh"

@@ -3,8 +3,10 @@
 #   vmm_start NAME NETNS ARGS...   start; sets ${NAME}_pid, ${NAME}_ranges
 #   vmm_cmd NAME COMMAND           send a command, print its one-line answer
 #   vmm_kill NAME                  SIGKILL and reap
-# Each VMM runs in a cgroup of its own (vmig-vmm-NAME), as under libvirt.
+# Each VMM runs in a cgroup of its own (lib/cgroup.sh), as under libvirt.
 # Answers start with OK or ERR (see selftests/tvmm.c).
+
+. "$(dirname "${BASH_SOURCE[0]}")/cgroup.sh"
 
 vmm_start() {
 	local name=$1 ns=$2 dir line
@@ -22,7 +24,7 @@ vmm_start() {
 	fi
 	case $line in READY*) ;; *) echo "# $name: $line" >&2; return 1 ;; esac
 	eval "${name}_pid=${line#*pid=}; ${name}_pid=\${${name}_pid%% *}"
-	eval "vmm_cgroup $name \${${name}_pid}" || { vmm_kill "$name"; return 1; }
+	eval "own_cgroup tvmm-$name \${${name}_pid}" || { vmm_kill "$name"; return 1; }
 	local ranges=""
 	# SLOT lines follow READY at once; nothing else comes until a command.
 	while read -r -t 1 line <&"$fdout"; do
@@ -32,16 +34,6 @@ vmm_start() {
 		esac
 	done
 	eval "${name}_ranges=\"$ranges\""
-}
-
-# vmm_cgroup NAME PID: like a VMM under libvirt or systemd, each runs in a
-# cgroup of its own, whose cpu.max vmigctl's throttle writes (throttle.h).
-vmm_cgroup() {
-	local cg=/sys/fs/cgroup/vmig-vmm-$1
-	[ -f /sys/fs/cgroup/cgroup.subtree_control ] || return 0
-	grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control ||
-		echo +cpu > /sys/fs/cgroup/cgroup.subtree_control || return 1
-	mkdir -p "$cg" && echo "$2" > "$cg/cgroup.procs"
 }
 
 vmm_cmd() {
@@ -72,6 +64,6 @@ vmm_kill() {
 	true
 	eval "exec {${name}_in}>&- {${name}_out}<&-" 2>/dev/null
 	[ -n "$dir" ] && rm -rf "$dir"
-	rmdir "/sys/fs/cgroup/vmig-vmm-$name" 2> /dev/null
+	own_cgroup_del "tvmm-$name"
 	eval "${name}_pid="
 }
