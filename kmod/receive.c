@@ -268,6 +268,29 @@ static int vmig_receive_zero(unsigned long addr, size_t len)
 	return clear_user((void __user *)addr, len) ? -EFAULT : 0;
 }
 
+/*
+ * Land @count pages at @addr in the VMM: pin them for writing (breaking
+ * COW, faulting them in once, in one call) and receive into them. A range
+ * that will not pin whole (a slot being unmapped) is received through the
+ * VMM's mapping instead, which reports the fault.
+ */
+static int vmig_receive_pages(struct vmig_stream *st, unsigned long addr, u32 count)
+{
+	struct page *pages[VMIG_WIRE_MAX_RUN];
+	int got, ret;
+
+	got = pin_user_pages_fast(addr, count, FOLL_WRITE, pages);
+	if (got != count) {
+		if (got > 0)
+			unpin_user_pages(pages, got);
+		return vmig_stream_recv_user(st, (void __user *)addr, count << PAGE_SHIFT);
+	}
+	ret = vmig_stream_recv_pages(st, pages, count);
+	/* Written behind the page tables' back: a file page must say so. */
+	unpin_user_pages_dirty_lock(pages, count, true);
+	return ret;
+}
+
 static int vmig_receive_run_frame(struct vmig_session *s, const struct vmig_layout *l,
 				  u16 type, u32 len, struct vmig_stats *stats,
 				  const char **why)
@@ -308,9 +331,7 @@ static int vmig_receive_run_frame(struct vmig_session *s, const struct vmig_layo
 			stats->zero_pages += count;
 		return ret;
 	}
-	ret = vmig_stream_recv_user(s->stream,
-				    (void __user *)(slot->hva + (off << PAGE_SHIFT)),
-				    count << PAGE_SHIFT);
+	ret = vmig_receive_pages(s->stream, slot->hva + (off << PAGE_SHIFT), count);
 	if (!ret)
 		stats->sent_pages += count;
 	return ret;

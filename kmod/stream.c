@@ -10,6 +10,7 @@
  * page's dirty bit was harvested before it was sent: the write is logged
  * and the page is sent again, and the final pass runs with vCPUs stopped.
  */
+#include <linux/bvec.h>
 #include <linux/crc32.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
@@ -123,6 +124,20 @@ void vmig_stream_shutdown(struct vmig_stream *st)
 }
 
 /**
+ * vmig_stream_peer_closed() - has the peer closed or reset its end?
+ * @st: the stream
+ *
+ * Return: true once a FIN or RST from the peer was seen (or the socket
+ * failed); false says nothing about what is still in flight.
+ */
+bool vmig_stream_peer_closed(struct vmig_stream *st)
+{
+	struct sock *sk = st->sock->sk;
+
+	return READ_ONCE(sk->sk_err) || (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
+}
+
+/**
  * vmig_stream_set_timeout() - bound how long a receive may block
  * @st: the stream
  * @jiffies: the limit; MAX_SCHEDULE_TIMEOUT for none
@@ -206,6 +221,53 @@ static int vmig_stream_copy_page(struct vmig_stream *st, struct page *page,
 	return ret;
 }
 
+static int vmig_stream_copy_pages(struct vmig_stream *st, struct page **pages,
+				  u32 n, bool more)
+{
+	u32 i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = vmig_stream_copy_page(st, pages[i], more || i + 1 < n);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Pages in one zero-copy send call: a bvec array that fits the stack. */
+#define VMIG_STREAM_BATCH	64
+
+/* Send up to VMIG_STREAM_BATCH pages, the socket holding them by reference. */
+static int vmig_stream_splice_pages(struct vmig_stream *st, struct page **pages,
+				    u32 n, bool more)
+{
+	struct bio_vec bvec[VMIG_STREAM_BATCH];
+	int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
+	size_t sent = 0, len = (size_t)n << PAGE_SHIFT;
+	u32 i;
+	int ret;
+
+	for (i = 0; i < n; i++)
+		bvec_set_page(&bvec[i], pages[i], PAGE_SIZE, 0);
+	/* One call for the whole batch; a partial send resumes where it stopped. */
+	while (sent < len) {
+		u32 first = sent >> PAGE_SHIFT;
+
+		bvec[first].bv_offset = sent & ~PAGE_MASK;
+		bvec[first].bv_len = PAGE_SIZE - bvec[first].bv_offset;
+		ret = vmig_compat_send_pages(st->sock, bvec + first, n - first,
+					     len - sent, flags);
+		if (ret == -EOPNOTSUPP && !sent)
+			return ret;
+		if (ret <= 0)
+			return ret ?: -EPIPE;
+		st->tx_bytes += ret;
+		sent += ret;
+	}
+	return 0;
+}
+
 /**
  * vmig_stream_send_pages() - send whole pages after a PAGES header
  * @st: the stream
@@ -219,34 +281,32 @@ static int vmig_stream_copy_page(struct vmig_stream *st, struct page *page,
 int vmig_stream_send_pages(struct vmig_stream *st, struct page **pages,
 			   u32 n, bool more)
 {
-	u32 i;
+	u32 i, k;
 	int ret;
 
-	for (i = 0; i < n; i++) {
-		bool m = more || i + 1 < n;
-		size_t off = 0;
+	for (i = 0; i < n; i += k) {
+		bool m = more || i + VMIG_STREAM_BATCH < n;
 
-		if (!st->zerocopy) {
-			ret = vmig_stream_copy_page(st, pages[i], m);
-			if (ret)
-				return ret;
-			continue;
-		}
-		while (off < PAGE_SIZE) {
-			ret = vmig_compat_send_page(st->sock, pages[i], off,
-						    PAGE_SIZE - off,
-						    MSG_NOSIGNAL | (m ? MSG_MORE : 0));
-			if (ret == -EOPNOTSUPP && !off) {
-				ret = vmig_stream_copy_page(st, pages[i], m);
+		k = min_t(u32, n - i, VMIG_STREAM_BATCH);
+		if (st->zerocopy) {
+			u32 j;
+
+			for (j = 0; j < k && sendpage_ok(pages[i + j]); j++)
+				;
+			/* A page the socket may not hold a reference to goes by copy. */
+			ret = j < k ? -EOPNOTSUPP :
+				vmig_stream_splice_pages(st, pages + i, k, m);
+			if (ret != -EOPNOTSUPP) {
 				if (ret)
 					return ret;
-				break;
+				continue;
 			}
-			if (ret <= 0)
-				return ret ?: -EPIPE;
-			st->tx_bytes += ret;
-			off += ret;
+			if (j == k)	/* the socket refuses: copy from now on */
+				st->zerocopy = false;
 		}
+		ret = vmig_stream_copy_pages(st, pages + i, k, m);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -324,6 +384,30 @@ int vmig_stream_recv_user(struct vmig_stream *st, void __user *buf, u32 len)
 	if (ret)
 		return ret;
 	return vmig_stream_recv_iter(st, &msg, len);
+}
+
+/**
+ * vmig_stream_recv_pages() - receive whole pages straight into @pages
+ * @st: the stream
+ * @pages: destination pages (pinned by the caller)
+ * @n: how many; at most VMIG_WIRE_MAX_RUN
+ *
+ * The only copy of the data on the receiving side, kernel to kernel: no
+ * fault can happen in it, and it is one receive call for the whole run.
+ * Return: 0 or a negative errno.
+ */
+int vmig_stream_recv_pages(struct vmig_stream *st, struct page **pages, u32 n)
+{
+	struct bio_vec bvec[VMIG_WIRE_MAX_RUN];
+	struct msghdr msg = { };
+	u32 i;
+
+	if (WARN_ON_ONCE(n > VMIG_WIRE_MAX_RUN))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		bvec_set_page(&bvec[i], pages[i], PAGE_SIZE, 0);
+	iov_iter_bvec(&msg.msg_iter, ITER_DEST, bvec, n, (size_t)n << PAGE_SHIFT);
+	return vmig_stream_recv_iter(st, &msg, n << PAGE_SHIFT);
 }
 
 /**

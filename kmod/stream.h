@@ -40,6 +40,7 @@ struct vmig_stream {
 struct vmig_stream *vmig_stream_create(int fd, bool insecure, int *err);
 void vmig_stream_destroy(struct vmig_stream *st);
 void vmig_stream_shutdown(struct vmig_stream *st);
+bool vmig_stream_peer_closed(struct vmig_stream *st);
 void vmig_stream_set_timeout(struct vmig_stream *st, long jiffies);
 int vmig_stream_send(struct vmig_stream *st, u16 type, const void *payload,
 		     u32 len, u32 extra, bool more);
@@ -50,5 +51,6 @@ int vmig_stream_send_buf(struct vmig_stream *st, const void *buf, u32 len,
 int vmig_stream_recv_hdr(struct vmig_stream *st, u16 *type, u32 *len);
 int vmig_stream_recv(struct vmig_stream *st, void *buf, u32 len);
 int vmig_stream_recv_user(struct vmig_stream *st, void __user *buf, u32 len);
+int vmig_stream_recv_pages(struct vmig_stream *st, struct page **pages, u32 n);
 
 #endif /* _VMIG_STREAM_H */

@@ -70,32 +70,44 @@ static inline void vmig_compat_extack_msg(struct netlink_ext_ack *extack,
 #include <net/sock.h>
 
 /*
- * Zero-copy send of part of one page: the socket takes its own reference
- * and reads the page when it transmits (and again on retransmit).
- * 6.1 has sendpage; 6.5 replaced it with MSG_SPLICE_PAGES. 6.1.192 defines
- * MSG_SPLICE_PAGES but its TCP ignores it, so the choice is by version.
+ * Zero-copy send of the pages @bvec describes (every one sendpage_ok()):
+ * the socket takes its own references and reads the pages when it
+ * transmits (and again on retransmit). 6.5 replaced sendpage with
+ * MSG_SPLICE_PAGES, which takes the whole vector in one call; 6.1 sends
+ * page by page. 6.1.192 defines MSG_SPLICE_PAGES but its TCP ignores it,
+ * so the choice is by version. Returns the bytes sent (possibly fewer
+ * than @len) or a negative errno when none were.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
-static inline int vmig_compat_send_page(struct socket *sock, struct page *page,
-					int offset, size_t len, int flags)
+static inline int vmig_compat_send_pages(struct socket *sock, const struct bio_vec *bvec,
+					 unsigned int nr, size_t len, int flags)
 {
-	if (!sendpage_ok(page))
-		return -EOPNOTSUPP;
-	if (flags & MSG_MORE)
-		flags |= MSG_SENDPAGE_NOTLAST;
-	return kernel_sendpage(sock, page, offset, len, flags);
+	size_t done = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nr && done < len; i++) {
+		int f = flags;
+
+		if ((flags & MSG_MORE) || i + 1 < nr)
+			f |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
+		ret = kernel_sendpage(sock, bvec[i].bv_page, bvec[i].bv_offset,
+				      bvec[i].bv_len, f);
+		if (ret <= 0)
+			return done ? done : ret;
+		done += ret;
+		if (ret < bvec[i].bv_len)
+			break;
+	}
+	return done;
 }
 #else
-static inline int vmig_compat_send_page(struct socket *sock, struct page *page,
-					int offset, size_t len, int flags)
+static inline int vmig_compat_send_pages(struct socket *sock, const struct bio_vec *bvec,
+					 unsigned int nr, size_t len, int flags)
 {
 	struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | flags };
-	struct bio_vec bvec;
 
-	if (!sendpage_ok(page))
-		return -EOPNOTSUPP;
-	bvec_set_page(&bvec, page, len, offset);
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bvec, nr, len);
 	return sock_sendmsg(sock, &msg);
 }
 #endif
