@@ -452,6 +452,16 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 	ret = s->ram ? 0 : vmig_state_send(s->vm, st, &s->msrs, why);
 	if (ret)
 		return ret;
+	/*
+	 * A destination runs the VM only after it acknowledged END on this
+	 * connection: one that closed its end before END went out never will,
+	 * so this is a failure, not an unknown outcome. (A close that races
+	 * past this check still leaves the outcome unknown, as it must.)
+	 */
+	if (vmig_stream_peer_closed(st)) {
+		*why = "the destination closed the connection before the end of the VM state";
+		return -ECONNRESET;
+	}
 	ret = vmig_session_commit(s);
 	if (ret)
 		return ret;

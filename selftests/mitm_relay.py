@@ -6,7 +6,9 @@ Usage: mitm_relay.py LISTEN_IP LISTEN_PORT TO_IP TO_PORT FLIP_AT
 
 Accepts one connection, connects to TO, and relays both ways; the byte at
 offset FLIP_AT of the client-to-server direction is inverted (0: relay
-unchanged). Prints "listening", then "flipped" once it altered the byte.
+unchanged). Prints "listening", then "flipped" once it altered the byte,
+and "server closed" once the server's end closed and the client was told
+(its connection shut down for writing).
 """
 import select
 import socket
@@ -36,6 +38,8 @@ def main():
                     dst.shutdown(socket.SHUT_WR)
                 except OSError:
                     pass
+                if src is s:
+                    print("server closed", flush=True)
                 del open_ends[src]
                 continue
             if src is c and flip_at and up <= flip_at < up + len(data):

@@ -273,7 +273,19 @@ relay_migrate() {
 tampered_stream_refused() {
 	fresh && start_receive || { fail "$FUNCNAME" "setup"; return; }
 	vmm_cmd src stop > /dev/null	# vCPUs parked: no page is sent twice
-	relay_migrate $VMIG_TEST_AUTH
+	# A source that sent END before the destination reached the altered
+	# record could only say "outcome unknown": hold it before its
+	# switchover (test pause point) until the destination has ended and
+	# the relay closed the source's connection.
+	rm -f "$T/after-stop.held" "$T/after-stop.go"
+	( for _ in $(seq 1200); do
+		[ -f "$T/recv.rc" ] && grep -q "server closed" "$T/relay.out" && break
+		sleep 0.1
+	  done
+	  touch "$T/after-stop.go" ) &
+	local releaser=$!
+	VMIGCTL_TEST_HOLD="after-stop:$T" relay_migrate $VMIG_TEST_AUTH
+	wait $releaser
 	if ! grep -q flipped "$T/relay.out"; then
 		fail "$FUNCNAME" "the relay altered nothing: $(why)"
 	elif [ "$mig_rc" != 1 ] || [ "$rrc" != 1 ] ||
