@@ -97,7 +97,7 @@ after_move() {
 		fail "$name" "RAM backends differ once vmig delivered the RAM"
 	elif [ "$(qemu_guest_status dst)" != running ] || kill -0 "$(qemu_guest_pid src)" 2> /dev/null; then
 		fail "$name" "destination $(qemu_guest_status dst), source pid $(qemu_guest_pid src) still there;\
- destination QEMU: $(tail -n 3 "$QEMU_DIR/dst.log" | tr '\n' ' ') console: $(qemu_guest_console dst | tail -n 8 | tr '\n' ' ')"
+ $(qemu_guest_postmortem dst); console: $(qemu_guest_console dst | tail -n 8 | tr '\n' ' ')"
 	elif ! qemu_seqsink_ok "$line"; then
 		fail "$name" "stream: $line"
 	elif [ -n "$(qemu_guest_failures dst)" ]; then

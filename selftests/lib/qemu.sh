@@ -130,12 +130,18 @@ qemu_guest_start() {
 	rm -f "$QEMU_DIR/$name.qmp" "$QEMU_DIR/$name.lib.qmp" "$QEMU_DIR/$name.pid" \
 		"$QEMU_DIR/$name.console" "/dev/shm/vmig-$name-ram"
 	_qemu_now > "$QEMU_DIR/$name.t0"
+	rm -f "$QEMU_DIR/$name.exit" "$QEMU_DIR/$name.resets"
+	# A guest reset (triple fault) or panic pauses QEMU instead of ending
+	# it, and -d cpu_reset records the vCPU state, so a guest that died is
+	# told apart from a QEMU that did ($name.exit: its exit status).
 	# shellcheck disable=SC2086 # $incoming and $QEMU_EXTRA are word lists
-	setsid qemu-system-x86_64 -name "$name" \
+	( setsid qemu-system-x86_64 -name "$name" \
 		-machine q35,memory-backend=ram0 -accel kvm \
 		-cpu "${QEMU_CPU:-host}" -smp "${QEMU_SMP:-1}" -m "$mem" \
 		-object "memory-backend-file,id=ram0,size=${mem}M,mem-path=/dev/shm/vmig-$name-ram,share=on" \
-		-nodefaults -display none -no-reboot \
+		-nodefaults -display none \
+		-action reboot=shutdown,shutdown=pause,panic=pause \
+		-d cpu_reset -D "$QEMU_DIR/$name.resets" \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 rdinit=/init guestd.mib=${QEMU_GUESTD_MIB:-48} guestd.rate=${QEMU_GUESTD_RATE:-4096} guest.ip=$QEMU_GUEST_IP/24 ${QEMU_APPEND-$QEMU_APPEND_DEFAULT}" \
 		-serial "file:$QEMU_DIR/$name.console" \
@@ -147,7 +153,8 @@ qemu_guest_start() {
 		-qmp "unix:$QEMU_DIR/$name.lib.qmp,server=on,wait=off" \
 		-pidfile "$QEMU_DIR/$name.pid" \
 		$incoming ${QEMU_EXTRA:-} \
-		< /dev/null > "$QEMU_DIR/$name.log" 2>&1 &
+		< /dev/null > "$QEMU_DIR/$name.log" 2>&1
+	  echo $? > "$QEMU_DIR/$name.exit" ) &
 	for i in $(seq 300); do
 		[ -S "$QEMU_DIR/$name.lib.qmp" ] && [ -s "$QEMU_DIR/$name.pid" ] &&
 			{ own_cgroup "guest-$name" "$(cat "$QEMU_DIR/$name.pid")"; return; }
@@ -242,6 +249,18 @@ qemu_guest_console() { tr -d '\r' < "$QEMU_DIR/$1.console"; }
 qemu_guest_failures() {
 	! grep -aE 'GUESTD-(VERIFY-FAIL|DISK-FAIL|ERROR|EXITED)|Kernel panic|BUG:|Oops|Out of memory|rcu.*stall' \
 		"$QEMU_DIR/$1.console"
+}
+
+# qemu_guest_postmortem NAME: one line on how QEMU NAME ended or stands:
+# its exit status, the vCPU resets it logged (the guest's start counts one
+# per vCPU; a triple fault adds one), and any OOM kill in the kernel log.
+qemu_guest_postmortem() {
+	local name=$1
+	printf 'QEMU %s: exit status %s, %s vCPU resets, log: %s; kernel: %s' "$name" \
+		"$(cat "$QEMU_DIR/$name.exit" 2>/dev/null || echo none)" \
+		"$(grep -c 'CPU Reset' "$QEMU_DIR/$name.resets" 2>/dev/null || echo 0)" \
+		"$(tail -n 3 "$QEMU_DIR/$name.log" 2>/dev/null | tr '\n' ' ')" \
+		"$(dmesg | grep -iE 'out of memory|oom-kill|killed process' | tail -n 2 | tr '\n' ' ')"
 }
 
 # qemu_guest_kill NAME: SIGKILL QEMU NAME and reap it; remove its tap and
