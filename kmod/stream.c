@@ -429,19 +429,19 @@ int vmig_stream_recv_hdr(struct vmig_stream *st, u16 *type, u32 *len)
 		return ret;
 	if (le32_to_cpu(h.csum) !=
 	    crc32_le(~0, (const u8 *)&h, offsetof(struct vmig_wire_hdr, csum))) {
-		pr_warn("frame %u: header checksum mismatch\n", st->rx_seq);
+		pr_warn_ratelimited("frame %u: header checksum mismatch\n", st->rx_seq);
 		return -EBADMSG;
 	}
 	if (le32_to_cpu(h.magic) != VMIG_WIRE_MAGIC ||
 	    le16_to_cpu(h.version) != VMIG_WIRE_VERSION ||
 	    le32_to_cpu(h.seq) != st->rx_seq) {
-		pr_warn("frame %u: bad magic, version or sequence\n", st->rx_seq);
+		pr_warn_ratelimited("frame %u: bad magic, version or sequence\n", st->rx_seq);
 		return -EBADMSG;
 	}
 	*type = le16_to_cpu(h.type);
 	*len = le32_to_cpu(h.len);
 	if (!*type || *type >= __VMIG_WIRE_MAX) {
-		pr_warn("frame %u: unknown type %u\n", st->rx_seq, *type);
+		pr_warn_ratelimited("frame %u: unknown type %u\n", st->rx_seq, *type);
 		return -EBADMSG;
 	}
 	st->rx_seq++;
