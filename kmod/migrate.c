@@ -122,7 +122,9 @@ static int vmig_migrate_recv_status(struct vmig_stream *st, u16 want,
 	}
 	if (le32_to_cpu(ack.error)) {
 		*why = refused;
-		return -min_t(u32, le32_to_cpu(ack.error), MAX_ERRNO);
+		ret = -min_t(u32, le32_to_cpu(ack.error), MAX_ERRNO);
+		/* Only this end's own cancel makes the session "cancelled". */
+		return ret == -ECANCELED ? -ECONNABORTED : ret;
 	}
 	return 0;
 }
@@ -401,7 +403,7 @@ static void vmig_fault_lose_redirtied(struct vmig_session *s, struct vmig_dirty 
 static const char *vmig_migrate_refusal(int ret)
 {
 	switch (ret) {
-	case -ECANCELED:
+	case -ECONNABORTED:	/* its ECANCELED (vmig_migrate_recv_status) */
 		return VMIG_REFUSED_SWITCH "cancelled, or its controller exited";
 	case -ETIMEDOUT:
 		return VMIG_REFUSED_SWITCH "no commit from its controller in time";
@@ -474,8 +476,7 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 	ret = vmig_migrate_recv_status(st, VMIG_WIRE_ACK, vmig_no_answer, NULL, why);
 	if (ret && *why != vmig_no_answer) {
 		*why = vmig_migrate_refusal(ret);
-		/* The destination's cancel is this session's failure. */
-		return ret == -ECANCELED ? -ECONNABORTED : ret;
+		return ret;
 	}
 	/*
 	 * With a RAM backend the VMM's own migration, not yet begun, is the

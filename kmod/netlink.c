@@ -11,6 +11,7 @@
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/sizes.h>
+#include <linux/user_namespace.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 #include <uapi/linux/magic.h>
@@ -396,6 +397,24 @@ out_free:
 	return ret;
 }
 
+/*
+ * Sessions live in the namespace of the socket that starts them, and their
+ * events go to its "events" group, which admits CAP_NET_ADMIN over the
+ * namespace's owner (GENL_MCAST_CAP_NET_ADMIN). A namespace owned by
+ * another user namespace has an owner who is no host admin, yet events
+ * name VMM pids and show progress: sessions start only in namespaces of
+ * the initial user namespace. One rule for 6.1 and 6.12 alike; it needs
+ * no genetlink bind hook, which 6.1 lacks.
+ */
+static int vmig_nl_host_netns(struct genl_info *info)
+{
+	if (genl_info_net(info)->user_ns == &init_user_ns)
+		return 0;
+	NL_SET_ERR_MSG_MOD(info->extack,
+			   "sessions start only in a network namespace owned by the initial user namespace (its events would reach the namespace's owner)");
+	return -EPERM;
+}
+
 static int vmig_nl_start(struct sk_buff *skb, struct genl_info *info, enum vmig_role role,
 			 u8 cmd)
 {
@@ -406,6 +425,9 @@ static int vmig_nl_start(struct sk_buff *skb, struct genl_info *info, enum vmig_
 	void *hdr;
 	int ret;
 
+	ret = vmig_nl_host_netns(info);
+	if (ret)
+		return ret;
 	ret = vmig_nl_attach(info, true, &vm, &stream);
 	if (ret)
 		return ret;
@@ -627,6 +649,9 @@ int vmig_nl_storage_move_start_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack, "storage moves need CAP_SYS_ADMIN");
 		return -EPERM;
 	}
+	ret = vmig_nl_host_netns(info);
+	if (ret)
+		return ret;
 	if (GENL_REQ_ATTR_CHECK(info, VMIG_A_SESSION_STORAGE_DEV)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "storage-dev is required");
 		return -EINVAL;

@@ -316,7 +316,7 @@ static int vmig_receive_run_frame(struct vmig_session *s, const struct vmig_layo
 		return -EBADMSG;
 	}
 	if (!count || count > VMIG_WIRE_MAX_RUN || off >= slot->npages ||
-	    count > slot->npages - off) {
+	    count > slot->npages - off + vmig_fault(VMIG_FAULT_RUN_OVERHANG)) {
 		*why = "page run lies outside its memory slot";
 		return -EBADMSG;
 	}
@@ -338,7 +338,7 @@ static int vmig_receive_run_frame(struct vmig_session *s, const struct vmig_layo
 }
 
 static int vmig_receive_state(struct vmig_session *s, u32 len, void *buf,
-			      const char **why)
+			      u32 *seen, const char **why)
 {
 	struct vmig_wire_state rec;
 	u16 kind, vcpu;
@@ -363,7 +363,10 @@ static int vmig_receive_state(struct vmig_session *s, u32 len, void *buf,
 	ret = vmig_stream_recv(s->stream, buf, rlen);
 	if (ret)
 		return ret;
-	return vmig_state_apply(s->vm, kind, vcpu, buf, rlen, why);
+	ret = vmig_state_apply(s->vm, kind, vcpu, buf, rlen, why);
+	if (!ret)
+		vmig_state_mark(seen, s->vm->nr_vcpus, kind, vcpu);
+	return ret;
 }
 
 /* Socket errors mid-frame: the link, not the frame, is what failed. */
@@ -397,13 +400,16 @@ void vmig_receive_run(struct vmig_session *s)
 	const char *why = NULL;
 	bool hello = false;
 	unsigned long next_report = jiffies;
+	u32 *seen;
 	void *buf;
 	int ret;
 
 	buf = kvmalloc(VMIG_WIRE_MAX_STATE, GFP_KERNEL);
-	if (!buf) {
+	/* Which state records arrived: per vCPU, then VM-wide. */
+	seen = kcalloc(s->vm->nr_vcpus + 1, sizeof(*seen), GFP_KERNEL);
+	if (!buf || !seen) {
 		ret = -ENOMEM;
-		goto out;
+		goto out_free;
 	}
 	vmig_stream_set_timeout(st, VMIG_RECV_TIMEOUT);
 	ret = vmig_vm_enter(s->vm, vmig_state_scratch_size(0) + VMIG_WIRE_MAX_STATE);
@@ -476,7 +482,7 @@ void vmig_receive_run(struct vmig_session *s)
 		case VMIG_WIRE_STATE:
 			if (vmig_session_state(s, NULL, NULL, NULL) == VMIG_STATE_PRECOPY)
 				vmig_session_set_state(s, VMIG_STATE_SWITCHOVER, 0, NULL);
-			ret = vmig_receive_state(s, len, buf, &why);
+			ret = vmig_receive_state(s, len, buf, seen, &why);
 			break;
 		case VMIG_WIRE_END:
 			ret = len ? -EBADMSG : 0;
@@ -484,8 +490,18 @@ void vmig_receive_run(struct vmig_session *s)
 				why = "END frame with a payload";
 				break;
 			}
-			/* An acknowledged disk is on stable storage. */
-			ret = vmig_disk_finish(s->disk, &why);
+			/*
+			 * A VM without all of its state would run from reset
+			 * state: refused, so the source resumes. With a RAM
+			 * backend the VMM carries it. An acknowledged disk is
+			 * on stable storage.
+			 */
+			if (!s->ram && !vmig_state_received_all(seen, s->vm->nr_vcpus)) {
+				why = "END before the whole VM state arrived";
+				ret = -EBADMSG;
+			} else {
+				ret = vmig_disk_finish(s->disk, &why);
+			}
 			vmig_disk_fold_stats(s->disk, &stats);
 			stats.sent_bytes = st->rx_bytes;
 			vmig_session_update(s, &stats);
@@ -532,8 +548,8 @@ out_layout:
 out_leave:
 	vmig_vm_leave(s->vm);
 out_free:
+	kfree(seen);
 	kvfree(buf);
-out:
 	/* As on the source: a receive our cancel cut short is the cancel. */
 	if (ret && vmig_session_cancelled(s))
 		ret = -ECANCELED;

@@ -74,6 +74,53 @@ static size_t vmig_msrs_size(u32 n)
 static_assert(sizeof(struct kvm_msrs) + VMIG_STATE_MAX_MSRS * sizeof(struct kvm_msr_entry) <=
 	      VMIG_WIRE_MAX_STATE);
 
+/* Record kinds are bits of a u32 in vmig_state_mark(). */
+static_assert(__VMIG_SK_MAX <= 32);
+
+/**
+ * vmig_state_mark() - note a record applied on the destination
+ * @seen: per vCPU, then one VM-wide entry: BIT(kind) of records applied
+ * @nr_vcpus: the VM's vCPUs
+ * @kind: a valid record kind
+ * @vcpu: its vCPU (checked by the caller against @nr_vcpus)
+ */
+void vmig_state_mark(u32 *seen, u32 nr_vcpus, u16 kind, u16 vcpu)
+{
+	seen[vmig_state_descs[kind].vcpu ? vcpu : nr_vcpus] |= BIT(kind);
+}
+
+/**
+ * vmig_state_received_all() - has every record a source always sends arrived?
+ * @seen: as vmig_state_mark() filled it
+ * @nr_vcpus: the VM's vCPUs
+ *
+ * A destination that ran a VM missing a vCPU's registers would run it
+ * from reset state, over the guest's memory: END must not be
+ * acknowledged then. Optional kinds (a device the source VM lacks) may
+ * be absent. A new non-optional kind is a new wire version: an older
+ * source would not send it.
+ *
+ * Return: true if no non-optional record is missing.
+ */
+bool vmig_state_received_all(const u32 *seen, u32 nr_vcpus)
+{
+	u32 want_vm = 0, want_vcpu = 0, v;
+	u16 kind;
+
+	for (kind = 1; kind < __VMIG_SK_MAX; kind++) {
+		if (vmig_state_descs[kind].optional)
+			continue;
+		if (vmig_state_descs[kind].vcpu)
+			want_vcpu |= BIT(kind);
+		else
+			want_vm |= BIT(kind);
+	}
+	for (v = 0; v < nr_vcpus; v++)
+		if ((seen[v] & want_vcpu) != want_vcpu)
+			return false;
+	return (seen[nr_vcpus] & want_vm) == want_vm;
+}
+
 /**
  * vmig_state_scratch_size() - scratch bytes the state ioctls need
  * @nr_msrs: MSRs carried

@@ -49,6 +49,8 @@ struct vmig_msr_list {
 	u32 *index;
 };
 
+void vmig_state_mark(u32 *seen, u32 nr_vcpus, u16 kind, u16 vcpu);
+bool vmig_state_received_all(const u32 *seen, u32 nr_vcpus);
 size_t vmig_state_scratch_size(u32 nr_msrs);
 int vmig_state_complete_exits(struct vmig_vm *vm, const char **why);
 int vmig_state_filter_msrs(struct vmig_vm *vm, struct vmig_msr_list *msrs);
