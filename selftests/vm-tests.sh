@@ -29,7 +29,7 @@ else
 	result fail "module_loads"
 fi
 
-for t in ${VMIG_TESTS:-netlink_test vmigctl_test.sh tvmm_test migrate_test.sh migrate_hazards_test.sh controller_test.sh tls_test.sh storage_test.sh diskmig_test.sh qemu_test.sh}; do
+for t in ${VMIG_TESTS:-netlink_test wirefuzz vmigctl_test.sh tvmm_test migrate_test.sh migrate_hazards_test.sh controller_test.sh tls_test.sh storage_test.sh diskmig_test.sh qemu_test.sh}; do
 	if [ -x "$build/$t" ]; then
 		tap "$t" "$build/$t"
 	elif [ -x "$top/selftests/$t" ]; then
@@ -37,6 +37,8 @@ for t in ${VMIG_TESTS:-netlink_test vmigctl_test.sh tvmm_test migrate_test.sh mi
 	else
 		result fail "$t" "not built"
 	fi
+	# A suite that died with a fault injected leaves none to the next.
+	echo 0 > /sys/module/vmig/parameters/fault_inject 2> /dev/null
 done
 
 if rmmod vmig && [ ! -d /sys/module/vmig ] && dmesg | grep -q 'vmig: vmig .* unloaded'; then

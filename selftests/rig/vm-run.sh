@@ -10,6 +10,8 @@ cmd=$2
 here=$(cd "$(dirname "$0")" && pwd)
 timeout=${VMIG_RIG_TIMEOUT:-1800}
 # VMIG_RIG_APPEND: more kernel parameters (debugging, e.g. debug_pagealloc=on)
+# log_buf_len: the object-log check reads a whole run's debug lines from
+# the kernel log, and the frame fuzzer alone writes thousands.
 mem=${VMIG_RIG_MEM:-2048}
 # VMIG_RIG_THREAD: QEMU's TCG threading, single (default) or multi. With
 # multi-threaded TCG and nested SVM the rig broke itself in 4 of 6 full
@@ -26,7 +28,7 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
 	-nographic -no-reboot -nic none \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic rdinit=/init ${VMIG_RIG_APPEND:-}" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic log_buf_len=16M rdinit=/init ${VMIG_RIG_APPEND:-}" \
 	< /dev/null 2>&1 | grep -av "^qemu-system-x86_64: warning: TCG doesn't support" \
 	| tee "$work/console" | tr -d '\r'
 rc=$(sed -n 's/.*VMIG-RIG-EXIT \([0-9]*\).*/\1/p' "$work/console" | tail -n 1)
