@@ -115,6 +115,8 @@ struct mig {
 	uint64_t prev_sent;
 	uint64_t prev_elapsed_ms;
 	uint32_t max_throttle;
+	/* --qmp: the downtime's parts, ms: pause and last pages, QEMU's device state, verdict. */
+	uint64_t down_ram_ms, down_dev_ms, down_verdict_ms;
 	uint64_t last_est_ms;
 	bool stopped;			/* we sent SIGSTOP */
 	bool switchover_sent;
@@ -808,6 +810,11 @@ static void mig_report(struct mig *m, const char *result, const char *source)
 			printf(",\"downtime_us\":null");
 		printf(",\"avg_bandwidth\":%llu,\"max_throttle_pct\":%u",
 		       (unsigned long long)avg, m->max_throttle);
+		if (m->down_ram_ms || m->down_dev_ms || m->down_verdict_ms)
+			printf(",\"downtime_parts_ms\":{\"pause_and_ram\":%llu,\"device_state\":%llu,\"verdict\":%llu}",
+			       (unsigned long long)m->down_ram_ms,
+			       (unsigned long long)m->down_dev_ms,
+			       (unsigned long long)m->down_verdict_ms);
 		if (m->disk_name) {
 			printf(",\"disk_bytes\":%llu,\"disk_sent_bytes\":%llu,\"disk_table\":\"%s\"",
 			       (unsigned long long)s->disk_bytes,
@@ -880,14 +887,8 @@ static int mig_qemu_done(struct mig *m)
 	uint64_t ram_ms = vmig_now_ms(), state_ms;
 	char why[512];
 	enum qemumig_verdict v;
-	int fd, ret;
+	int ret;
 
-	fd = tcp_connect(m);
-	if (fd < 0 || qemumig_tag(&m->qm, QEMUMIG_DEV, fd)) {
-		/* No device state left here: the destination cannot run the VM. */
-		vmig_follow_reason(&m->f, "cannot open the device-state connection");
-		return mig_failed(m, "failed");
-	}
 	/* Before QEMU is asked: from here on the destination may run the VM. */
 	vmig_guardian_phase(&m->guard, VMIG_GUARDIAN_STATE_SENT);
 	if (qemumig_send_state(&m->qm, why, sizeof(why)))
@@ -913,11 +914,14 @@ static int mig_qemu_done(struct mig *m)
 	/* Downtime as the guest sees it: paused here until it runs there. */
 	m->f.last.downtime_us = (vmig_now_ms() - m->qm.pause_ms) * 1000;
 	m->f.last.present |= 1ULL << VMIG_A_SESSION_DOWNTIME_US;
+	m->down_ram_ms = ram_ms - m->qm.pause_ms;
+	m->down_dev_ms = state_ms - ram_ms;
+	m->down_verdict_ms = vmig_now_ms() - state_ms;
 	if (!vmigctl_json)
 		mig_note(m, "downtime: %llu ms pausing and sending the last pages, %llu ms QEMU's device state, %llu ms until the destination ran the VM",
-			 (unsigned long long)(ram_ms - m->qm.pause_ms),
-			 (unsigned long long)(state_ms - ram_ms),
-			 (unsigned long long)(vmig_now_ms() - state_ms));
+			 (unsigned long long)m->down_ram_ms,
+			 (unsigned long long)m->down_dev_ms,
+			 (unsigned long long)m->down_verdict_ms);
 	mig_disk_restore(m);
 	if (m->keep_source) {
 		mig_report(m, "done", "paused");
@@ -1320,6 +1324,13 @@ int migrate_main(int argc, char **argv)
 		if (qemumig_tag(&m.qm, QEMUMIG_RAM, ram))
 			goto out;
 		m.sock = ram;
+		/*
+		 * QEMU's device-state connection, opened and secured now: at
+		 * switchover, inside the downtime, it only changes hands.
+		 */
+		ram = tcp_connect(&m);
+		if (ram < 0 || qemumig_tag(&m.qm, QEMUMIG_DEV, ram))
+			goto out;
 	}
 	m.nr_vcpus = m.vm.nr_vcpus;
 	vmig_throttle_init(&m.thr, m.pid, m.nr_vcpus);	/* now that both are known */

@@ -46,7 +46,6 @@
 #define RCV_CANCEL_WAIT_MS	10000
 #define RCV_TICK_MS		1000
 #define RCV_PROBE_MS		5000	/* silence before asking session-get */
-#define RCV_DEV_WAIT_MS		60000	/* RAM landed to QEMU's device connection */
 #define RCV_LOAD_WAIT_MS	120000	/* QEMU loading the device state */
 
 struct rcv {
@@ -203,8 +202,9 @@ static int rcv_accept(struct rcv *r)
 }
 
 /*
- * The source's connections: one for --pid; the control and RAM ones for
- * --qmp, whose listening socket stays open for QEMU's device connection.
+ * The source's connections: one for --pid; for --qmp the control, RAM and
+ * QEMU device-state ones, all secured before the migration starts, so
+ * that no handshake falls into the downtime.
  */
 static int rcv_accept_all(struct rcv *r)
 {
@@ -212,9 +212,13 @@ static int rcv_accept_all(struct rcv *r)
 
 	if (!r->qmp_path)
 		return rcv_accept(r);
-	if (qemumig_accept(&r->qm, r->lfd, 1U << QEMUMIG_CTL | 1U << QEMUMIG_RAM,
+	if (qemumig_accept(&r->qm, r->lfd,
+			   1U << QEMUMIG_CTL | 1U << QEMUMIG_RAM | 1U << QEMUMIG_DEV,
 			   deadline, r->peer, sizeof(r->peer)))
 		return -1;
+	/* Nobody else may connect any more. */
+	close(r->lfd);
+	r->lfd = -1;
 	fprintf(stderr, "connection from %s\n", r->peer);
 	fflush(stderr);
 	return 0;
@@ -317,11 +321,6 @@ static int rcv_qemu_finish(struct rcv *r)
 	 * MSR_KVM_WALL_CLOCK_NEW makes KVM write the wall clock into it).
 	 */
 	vmig_test_hold("before-load");
-	if (qemumig_accept(&r->qm, r->lfd, 1U << QEMUMIG_DEV,
-			   vmig_now_ms() + RCV_DEV_WAIT_MS, NULL, 0)) {
-		snprintf(err, sizeof(err), "the source QEMU's device state did not come");
-		goto err_discard;
-	}
 	if (qemumig_load_state(&r->qm, RCV_LOAD_WAIT_MS, err, sizeof(err)))
 		goto err_discard;
 	qemumig_verdict_send(&r->qm, QEMUMIG_COMMITTED, NULL);
