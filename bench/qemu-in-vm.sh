@@ -81,6 +81,11 @@ run() {
 	line=$(qemu_seqsink_stop)
 	qemu_flood_stop > /dev/null
 	local gap; gap=$(qemu_field "$line" max_gap_ms)
+	# The largest step of the guest's own clock between two lines: as large
+	# as the arrival gap when the guest stood still (paused, stalled), small
+	# when only the network was away.
+	local ggap; ggap=$(qemu_field "$line" guest_max_gap_ms)
+	parts="${parts:+$parts; }guest clock step $ggap, arrival gap at $(qemu_field "$line" max_gap_at_ms)"
 	if [ -z "$bytes" ] || ! qemu_seqsink_ok "$line"; then
 		echo "  $method: FAILED: $(tail -n 1 "$T/mig.err" 2> /dev/null) $out | $line"
 		return
