@@ -128,6 +128,11 @@ esac
 
 # The page-table harvest, from vmig's debug log: microseconds per GiB.
 dmesg | sed -n 's/.*harvest: \([0-9]*\) pages: .* page tables +\([0-9]*\) in \([0-9]*\) us/\1 \2 \3/p' > "$T/harvest"
+# Each harvest in order: when, what KVM's log and the page tables reported,
+# and what the page-table clean cost (it write-protects every resident page).
+echo "harvests (kernel time s: KVM pages in us, page-table pages in us):"
+dmesg | sed -n 's/^\[ *\([0-9.]*\)\].*harvest: [0-9]* pages: kvm and zapped \([0-9]*\) in \([0-9]*\) us, page tables +\([0-9]*\) in \([0-9]*\) us/  \1: \2 in \3, +\4 in \5/p'
+dmesg | grep -E "vmig: session [0-9]+ (created|ended)" | sed 's/^/  /' 
 if [ -s "$T/harvest" ]; then
 	echo "page-table harvest: $(wc -l < "$T/harvest") harvests; median $(awk '{ print $3 * 262144 / $1 }' "$T/harvest" | median | xargs printf %.0f) us per GiB of guest RAM (all), final harvests (nothing left written) median $(awk '$2 == 0 { print $3 * 262144 / $1 }' "$T/harvest" | median | xargs printf %.0f) us per GiB"
 fi
