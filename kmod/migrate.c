@@ -84,11 +84,15 @@ static u64 vmig_migrate_pending(struct vmig_session *s, struct vmig_dirty *d)
 	return s->ram ? vmig_ram_pending(s->ram) : vmig_dirty_pending(d);
 }
 
-/* Harvest writes since the last harvest; see vmig_dirty_harvest(). */
-static s64 vmig_migrate_harvest(struct vmig_session *s, struct vmig_dirty *d)
+/*
+ * Harvest writes since the last harvest; see vmig_dirty_harvest().
+ * @running: the guest runs (pre-copy), not the final harvest.
+ */
+static s64 vmig_migrate_harvest(struct vmig_session *s, struct vmig_dirty *d, bool running)
 {
 	if (s->ram)
-		return vmig_ram_harvest(s->ram, d, !vmig_fault(VMIG_FAULT_NO_PAGE_TABLES));
+		return vmig_ram_harvest(s->ram, d, !vmig_fault(VMIG_FAULT_NO_PAGE_TABLES),
+					running);
 	return vmig_dirty_harvest(d);
 }
 
@@ -439,7 +443,7 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 		if (ret)
 			return ret;
 	}
-	n = vmig_migrate_harvest(s, d);
+	n = vmig_migrate_harvest(s, d, false);
 	if (n < 0) {
 		*why = n == -ESTALE ? VMIG_DIRTY_SLOTS_RACED : "final dirty harvest failed";
 		return n;
@@ -538,7 +542,7 @@ void vmig_migrate_run(struct vmig_session *s)
 	 * written since.
 	 */
 	if (s->ram) {
-		s64 armed = vmig_migrate_harvest(s, &d);
+		s64 armed = vmig_migrate_harvest(s, &d, true);
 
 		if (armed < 0) {
 			ret = armed;
@@ -607,7 +611,7 @@ void vmig_migrate_run(struct vmig_session *s)
 				break;
 			why = NULL;
 		}
-		n = vmig_migrate_harvest(s, &d);
+		n = vmig_migrate_harvest(s, &d, true);
 		if (n < 0) {
 			ret = n;
 			why = n == -ESTALE ? VMIG_DIRTY_SLOTS_RACED :

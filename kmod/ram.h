@@ -53,7 +53,8 @@ struct vmig_ram {
 struct vmig_ram *vmig_ram_create(struct mm_struct *mm, u64 hva, u64 size,
 				 bool source, struct netlink_ext_ack *extack);
 void vmig_ram_destroy(struct vmig_ram *r);
-s64 vmig_ram_harvest(struct vmig_ram *r, struct vmig_dirty *d, bool page_tables);
+s64 vmig_ram_harvest(struct vmig_ram *r, struct vmig_dirty *d, bool page_tables,
+		     bool running);
 u64 vmig_ram_pending(const struct vmig_ram *r);
 int vmig_ram_get_pages(struct vmig_ram *r, u64 off, u32 n, struct page **pages,
 		       bool holes);
