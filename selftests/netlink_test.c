@@ -516,22 +516,35 @@ TEST_F(ram, disk_fd_needs_cap_sys_admin)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
-/* Run @fn as uid 65534 (no capabilities); its exit status is the result. */
-static int as_nobody(int (*fn)(void))
+/* Run @fn in a child process; its exit status is the result (-1: it died). */
+static int in_child(int (*fn)(void))
 {
 	pid_t pid = fork();
 	int status;
 
 	if (pid < 0)
 		return -1;
-	if (pid == 0) {
-		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-			_exit(10);
+	if (pid == 0)
 		_exit(fn());
-	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+static int (*nobody_fn)(void);
+
+static int drop_to_nobody(void)
+{
+	if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		return 10;
+	return nobody_fn();
+}
+
+/* Run @fn as uid 65534 (no capabilities); its exit status is the result. */
+static int as_nobody(int (*fn)(void))
+{
+	nobody_fn = fn;
+	return in_child(drop_to_nobody);
 }
 
 static int nobody_dumps_sessions(void)
@@ -589,11 +602,25 @@ static int start_refused_for_netns(void)
 	return strcmp(e.msg, NETNS_MSG) ? 23 : 0;
 }
 
+static pid_t netns_owner;
+
+static int start_in_owners_netns(void)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", netns_owner);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || setns(fd, CLONE_NEWNET))
+		return 20;
+	return start_refused_for_netns();
+}
+
 TEST(session_in_a_user_owned_netns_is_refused)
 {
 	int ready[2], hold[2], status;
-	pid_t owner, pid;
-	char path[64], c;
+	pid_t owner;
+	char c;
 
 	ASSERT_EQ(0, pipe(ready));
 	ASSERT_EQ(0, pipe(hold));
@@ -617,89 +644,61 @@ TEST(session_in_a_user_owned_netns_is_refused)
 			SKIP(return, "unprivileged user namespaces are disabled here");
 		ASSERT_TRUE(0) TH_LOG("the namespace owner failed: exit %d", WEXITSTATUS(status));
 	}
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		int fd;
-
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", owner);
-		fd = open(path, O_RDONLY);
-		if (fd < 0 || setns(fd, CLONE_NEWNET))
-			_exit(20);
-		_exit(start_refused_for_netns());
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	netns_owner = owner;
+	status = in_child(start_in_owners_netns);
 	c = 'q';
 	ASSERT_EQ(1, write(hold[1], &c, 1));
 	ASSERT_EQ(owner, waitpid(owner, NULL, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, status);
+}
+
+static int start_in_a_new_netns(void)
+{
+	if (unshare(CLONE_NEWNET))
+		return 20;
+	/* Refused for the bogus vm-fd (not EPERM), not for the namespace. */
+	return start_refused_for_netns() == 22 ? 0 : 24;
 }
 
 /* The control: a namespace root creates (the initial user namespace owns it) may. */
 TEST(session_in_a_host_owned_netns_passes_the_netns_rule)
 {
-	pid_t pid = fork();
-	int status;
+	EXPECT_EQ(0, in_child(start_in_a_new_netns));
+}
 
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		if (unshare(CLONE_NEWNET))
-			_exit(20);
-		/* Refused for the bogus vm-fd (not EPERM), not for the namespace. */
-		_exit(start_refused_for_netns() == 22 ? 0 : 24);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+static int nobody_cancels(void)
+{
+	struct vmig_nl_error e;
+	struct nlmsghdr *req;
+	struct vmig_nl nl;
+
+	if (vmig_nl_open(&nl))
+		return 11;
+	req = vmig_nl_msg(&nl, VMIG_CMD_SESSION_DEL, 0);
+	mnl_attr_put_u32(req, VMIG_A_SESSION_ID, 1);
+	return vmig_nl_talk(&nl, req, NULL, NULL, &e) == EPERM ? 0 : 12;
 }
 
 /* Mutating ops need CAP_NET_ADMIN; uid 65534 has no capabilities. */
 TEST(unprivileged_cancel_is_eperm)
 {
-	pid_t pid = fork();
-	int status;
+	EXPECT_EQ(0, as_nobody(nobody_cancels));
+}
 
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct vmig_nl_error e;
-		struct nlmsghdr *req;
-		struct vmig_nl nl;
+static int nobody_reads_version(void)
+{
+	struct vmig_nl_error e;
+	struct vmig_nl nl;
 
-		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-			_exit(10);
-		if (vmig_nl_open(&nl))
-			_exit(11);
-		req = vmig_nl_msg(&nl, VMIG_CMD_SESSION_DEL, 0);
-		mnl_attr_put_u32(req, VMIG_A_SESSION_ID, 1);
-		_exit(vmig_nl_talk(&nl, req, NULL, NULL, &e) == EPERM ? 0 : 12);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	if (vmig_nl_open(&nl))
+		return 11;
+	return vmig_nl_talk(&nl, vmig_nl_msg(&nl, VMIG_CMD_INFO_GET, 0), NULL, NULL, &e) ? 12 : 0;
 }
 
 /* Reading is not privileged. */
 TEST(unprivileged_version_is_allowed)
 {
-	pid_t pid = fork();
-	int status;
-
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct vmig_nl_error e;
-		struct vmig_nl nl;
-
-		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-			_exit(10);
-		if (vmig_nl_open(&nl))
-			_exit(11);
-		_exit(vmig_nl_talk(&nl, vmig_nl_msg(&nl, VMIG_CMD_INFO_GET, 0),
-				   NULL, NULL, &e) ? 12 : 0);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, as_nobody(nobody_reads_version));
 }
 
 /*

@@ -663,36 +663,29 @@ static struct expect dst_case(struct dst *d, struct wire *w, enum mut m, bool *a
 		note("HELLO nr_slots %u", get32(h + 8));
 		x.msg = "HELLO slot count does not match its length";
 		return x;
+	/* A well-formed HELLO with one field this end refuses: EINVAL answers it. */
 	case M_HELLO_PGSZ:
 		put32(h, PG << (1 + rnd(9)));
-		w_frame(w, T_HELLO, h, W_HELLO + nslots * W_SLOT);
 		note("HELLO page size %u", get32(h));
-		answer(&x, T_HELLO_ACK, EINVAL);
 		x.msg = "page size differs";
-		return x;
+		goto hello_refused;
 	case M_HELLO_RAM:
 		put32(h + 12, get32(h + 12) ^ W_HELLO_RAM);
-		w_frame(w, T_HELLO, h, W_HELLO + nslots * W_SLOT);
 		note("HELLO RAM flag flipped");
-		answer(&x, T_HELLO_ACK, EINVAL);
 		x.msg = d->ram ? "the source sends KVM memory slots, this end receives a RAM backend" :
 			"the source sends a RAM backend, this end receives KVM memory slots";
-		return x;
+		goto hello_refused;
 	case M_HELLO_VCPUS:
 		put32(h + 4, d->nr_vcpus + 1 + rnd(1023));
-		w_frame(w, T_HELLO, h, W_HELLO + nslots * W_SLOT);
 		note("HELLO nr_vcpus %u", get32(h + 4));
-		answer(&x, T_HELLO_ACK, EINVAL);
 		x.msg = "vCPU count differs from the destination VM's";
-		return x;
+		goto hello_refused;
 	case M_HELLO_NSLOTS:
-		n = nslots == 1 ? 2 : 1;
-		hello(d, h, n);
-		w_frame(w, T_HELLO, h, W_HELLO + n * W_SLOT);
-		note("HELLO of %u slots", n);
-		answer(&x, T_HELLO_ACK, EINVAL);
+		nslots = nslots == 1 ? 2 : 1;
+		hello(d, h, nslots);
+		note("HELLO of %u slots", nslots);
 		x.msg = "memory slot count differs from the destination VM's";
-		return x;
+		goto hello_refused;
 	case M_HELLO_LAYOUT: {
 		uint8_t *s = h + W_HELLO + rnd(nslots) * W_SLOT;
 
@@ -709,12 +702,10 @@ static struct expect dst_case(struct dst *d, struct wire *w, enum mut m, bool *a
 		default:
 			put64(s + 16, get64(s + 16) + 1 + rnd(1000));
 		}
-		w_frame(w, T_HELLO, h, W_HELLO + nslots * W_SLOT);
 		note("HELLO slot changed");
-		answer(&x, T_HELLO_ACK, EINVAL);
 		x.msg = d->ram ? "the source's RAM backend size differs from this end's" :
 			"memory slot layout differs from the destination VM's";
-		return x;
+		goto hello_refused;
 	}
 	default:
 		break;
@@ -938,6 +929,11 @@ static struct expect dst_case(struct dst *d, struct wire *w, enum mut m, bool *a
 		break;
 	}
 	x.msg = "(no model)";
+	return x;
+
+hello_refused:
+	w_frame(w, T_HELLO, h, W_HELLO + nslots * W_SLOT);
+	answer(&x, T_HELLO_ACK, EINVAL);
 	return x;
 }
 
