@@ -497,13 +497,11 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 	return 0;
 }
 
-/**
- * vmig_migrate_run() - the source worker's job
- * @s: a source session with its VM and stream
- *
- * Context: the session's worker kthread. Sets the final state.
+/*
+ * The source's job (struct vmig_session_ops.run): pre-copy passes until a
+ * switchover request, then the final pass and END. Context: the worker.
  */
-void vmig_migrate_run(struct vmig_session *s)
+static int vmig_migrate_run(struct vmig_session *s, const char **whyp, bool *unknown)
 {
 	struct vmig_stream *st = s->stream;
 	struct vmig_vm *vm = s->vm;
@@ -514,7 +512,6 @@ void vmig_migrate_run(struct vmig_session *s)
 	bool disk_more = false;
 	enum vmig_pass_end end;
 	const char *why = NULL;
-	bool unknown = false;
 	ktime_t harvested;
 	size_t scratch;
 	int ret;
@@ -637,7 +634,7 @@ void vmig_migrate_run(struct vmig_session *s)
 		vmig_session_update(s, &stats);
 	}
 
-	ret = vmig_migrate_finish(s, &d, &stats, &why, &unknown);
+	ret = vmig_migrate_finish(s, &d, &stats, &why, unknown);
 	if (!ret)
 		vmig_session_update(s, &stats);
 
@@ -648,46 +645,20 @@ out_stop_dirty:
 out_leave:
 	vmig_vm_leave(vm);
 out:
-	/*
-	 * A cancel shuts the connection down, so the send or receive it
-	 * interrupts fails with EPIPE or end of stream: that is the cancel.
-	 */
-	if (ret && !unknown && vmig_session_cancelled(s)) {
-		ret = -ECANCELED;
-		why = NULL;
-	}
-	if (!ret)
-		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
-	else if (unknown)
-		vmig_session_set_state(s, VMIG_STATE_UNKNOWN, ret, why);
-	else if (ret == -ECANCELED)
-		vmig_session_set_state(s, VMIG_STATE_CANCELLED, 0, NULL);
-	else
-		vmig_session_set_state(s, VMIG_STATE_FAILED, ret, why);
-	/* After the final state: a later request is refused, not left waiting. */
-	vmig_session_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
+	*whyp = why;
+	return ret;
 }
 
-/**
- * vmig_migrate_switchover() - ask a source session to switch over
- * @s: the session (reference held)
- * @extack: where to say why not
- *
+/*
+ * A source's switchover command (struct vmig_session_ops.switchover).
  * Precondition: the caller stopped the VMM. Returns once the worker has
  * either accepted (the final pass is under way; the outcome comes as an
- * event) or refused.
- *
- * Context: netlink handler, may sleep.
- * Return: 0 or a negative errno.
+ * event) or refused. Context: netlink handler, may sleep.
  */
-int vmig_migrate_switchover(struct vmig_session *s, struct netlink_ext_ack *extack)
+static int vmig_migrate_switchover(struct vmig_session *s, struct netlink_ext_ack *extack)
 {
 	int ret;
 
-	if (s->role != VMIG_ROLE_SOURCE) {
-		NL_SET_ERR_MSG_MOD(extack, "switchover applies to a source session");
-		return -EINVAL;
-	}
 	mutex_lock(&s->switch_mutex);
 	if (vmig_session_state(s, NULL, NULL, NULL) != VMIG_STATE_PRECOPY) {
 		NL_SET_ERR_MSG_MOD(extack, "session is not in pre-copy");
@@ -702,6 +673,11 @@ int vmig_migrate_switchover(struct vmig_session *s, struct netlink_ext_ack *exta
 	else
 		ret = vmig_vm_vcpus_stopped(s->vm);
 	mutex_unlock(&s->io_lock);
+	if (ret == -ESRCH) {
+		/* Its worker released the VM on its way to a final state. */
+		NL_SET_ERR_MSG_MOD(extack, "the session is ending");
+		goto out_unlock;
+	}
 	if (ret) {
 		if (s->ram)
 			NL_SET_ERR_MSG_MOD(extack,
@@ -716,3 +692,11 @@ out_unlock:
 	mutex_unlock(&s->switch_mutex);
 	return ret;
 }
+
+const struct vmig_session_ops vmig_migrate_ops = {
+	.role = VMIG_ROLE_SOURCE,
+	.name = "src",
+	.run = vmig_migrate_run,
+	.switchover = vmig_migrate_switchover,
+	.stops_vmm = true,
+};

@@ -5,10 +5,8 @@
 #ifndef _VMIG_MIGRATE_H
 #define _VMIG_MIGRATE_H
 
-struct vmig_session;
-struct netlink_ext_ack;
+#include "session.h"
 
-void vmig_migrate_run(struct vmig_session *s);
-int vmig_migrate_switchover(struct vmig_session *s, struct netlink_ext_ack *extack);
+extern const struct vmig_session_ops vmig_migrate_ops;
 
 #endif /* _VMIG_MIGRATE_H */

@@ -431,12 +431,17 @@ static int vmig_nl_start(struct sk_buff *skb, struct genl_info *info, enum vmig_
 	ret = vmig_nl_attach(info, true, &vm, &stream);
 	if (ret)
 		return ret;
-	s = vmig_session_create(genl_info_net(info), role);
+	s = vmig_session_create(genl_info_net(info), role == VMIG_ROLE_SOURCE ?
+				&vmig_migrate_ops : &vmig_receive_ops);
 	if (IS_ERR(s)) {
 		vmig_stream_destroy(stream);
 		vmig_vm_detach(vm);
 		return PTR_ERR(s);
 	}
+	/* The session owns them from here, started or not. */
+	s->vm = vm;
+	s->stream = stream;
+	s->vmm_pid = vm->vmm_pid;
 	if (info->attrs[VMIG_A_SESSION_FLAGS])
 		s->flags = nla_get_u32(info->attrs[VMIG_A_SESSION_FLAGS]);
 	/* Its controller is the socket that asked; its closing orphans it. */
@@ -539,9 +544,7 @@ static int vmig_nl_start(struct sk_buff *skb, struct genl_info *info, enum vmig_
 	}
 	genlmsg_end(msg, hdr);
 
-	ret = vmig_session_start(s, vm, stream);
-	vm = NULL;
-	stream = NULL;
+	ret = vmig_session_start(s);
 	if (ret) {
 		nlmsg_free(msg);
 		goto err_discard;
@@ -550,8 +553,6 @@ static int vmig_nl_start(struct sk_buff *skb, struct genl_info *info, enum vmig_
 	return genlmsg_reply(msg, info);
 
 err_discard:
-	vmig_stream_destroy(stream);
-	vmig_vm_detach(vm);
 	vmig_session_discard(s);
 	vmig_session_put(s);
 	return ret;
@@ -575,10 +576,7 @@ int vmig_nl_switchover_doit(struct sk_buff *skb, struct genl_info *info)
 	s = vmig_nl_session_from_attrs(info);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	if (s->role == VMIG_ROLE_DESTINATION)
-		ret = vmig_receive_commit(s, info->extack);
-	else
-		ret = vmig_migrate_switchover(s, info->extack);
+	ret = vmig_session_switchover(s, info->extack);
 	vmig_session_put(s);
 	return ret;
 }

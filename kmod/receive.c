@@ -88,15 +88,13 @@ static int vmig_receive_await_commit(struct vmig_session *s, const char **why)
 	}
 }
 
-/**
- * vmig_receive_commit() - a ready destination's controller commits
- * @s: the session (reference held)
- * @extack: where to say why not
- *
- * Return: 0 once the acknowledgment went out (the caller then runs the
- * VM), or a negative errno (the caller must discard it).
+/*
+ * A ready destination's controller commits (struct
+ * vmig_session_ops.switchover). Return: 0 once the acknowledgment went out
+ * (the caller then runs the VM), or a negative errno (the caller must
+ * discard it).
  */
-int vmig_receive_commit(struct vmig_session *s, struct netlink_ext_ack *extack)
+static int vmig_receive_commit(struct vmig_session *s, struct netlink_ext_ack *extack)
 {
 	int ret;
 
@@ -385,13 +383,11 @@ static bool vmig_receive_conn_lost(int ret)
 	}
 }
 
-/**
- * vmig_receive_run() - the destination worker's job
- * @s: a destination session with its VM and stream
- *
- * Context: the session's worker kthread. Sets the final state.
+/*
+ * The destination's job (struct vmig_session_ops.run): land frames until
+ * END, then wait for the commit and acknowledge. Context: the worker.
  */
-void vmig_receive_run(struct vmig_session *s)
+static int vmig_receive_run(struct vmig_session *s, const char **whyp, bool *unknown)
 {
 	struct vmig_stream *st = s->stream;
 	struct vmig_wire_status ack = { };
@@ -550,15 +546,13 @@ out_leave:
 out_free:
 	kfree(seen);
 	kvfree(buf);
-	/* As on the source: a receive our cancel cut short is the cancel. */
-	if (ret && vmig_session_cancelled(s))
-		ret = -ECANCELED;
-	if (!ret)
-		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
-	else if (ret == -ECANCELED)
-		vmig_session_set_state(s, VMIG_STATE_CANCELLED, 0, NULL);
-	else
-		vmig_session_set_state(s, VMIG_STATE_FAILED, ret, why);
-	/* After the final state: a later request is refused, not left waiting. */
-	vmig_session_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
+	*whyp = why;
+	return ret;
 }
+
+const struct vmig_session_ops vmig_receive_ops = {
+	.role = VMIG_ROLE_DESTINATION,
+	.name = "dst",
+	.run = vmig_receive_run,
+	.switchover = vmig_receive_commit,
+};

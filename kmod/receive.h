@@ -5,10 +5,8 @@
 #ifndef _VMIG_RECEIVE_H
 #define _VMIG_RECEIVE_H
 
-struct netlink_ext_ack;
-struct vmig_session;
+#include "session.h"
 
-void vmig_receive_run(struct vmig_session *s);
-int vmig_receive_commit(struct vmig_session *s, struct netlink_ext_ack *extack);
+extern const struct vmig_session_ops vmig_receive_ops;
 
 #endif /* _VMIG_RECEIVE_H */

@@ -4,11 +4,14 @@
  *
  * Sessions live in an allocating xarray; readers look up under RCU and keep
  * a session only if they win a reference (kref_get_unless_zero). Each
- * session runs one worker kthread (migrate.c for a source, receive.c for a
- * destination) that owns the VM and the connection, reports progress, and
- * on its way out sets the final state, unlists the session and drops its
- * reference. A worker holds a module reference, so vmig cannot be unloaded
- * under a running migration; module unload cancels what is left.
+ * session runs one worker kthread. What differs between the roles (a
+ * source's pre-copy in migrate.c, a destination's landing in receive.c, a
+ * storage move in storage.c) is its struct vmig_session_ops; everything
+ * else is here, once for every role: the worker's start, the release of
+ * what the session holds, the one path to a final state, the controller's
+ * death, and how long an outcome stays readable. A worker holds a module
+ * reference, so vmig cannot be unloaded under a running migration; module
+ * unload cancels what is left.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -22,10 +25,8 @@
 
 #include "compat/compat.h"
 #include "disk.h"
-#include "migrate.h"
 #include "netlink.h"
 #include "ram.h"
-#include "receive.h"
 #include "session.h"
 #include "stream.h"
 #include "vm.h"
@@ -54,6 +55,8 @@ static void vmig_session_release(struct kref *ref)
 	vmig_stream_destroy(s->stream);
 	vmig_disk_destroy(s->disk);
 	vmig_ram_destroy(s->ram);
+	if (s->priv && s->ops->release)
+		s->ops->release(s);
 	kfree(s->msrs.index);
 	pr_debug("session %u destroyed\n", s->id);
 	call_rcu(&s->rcu, vmig_session_free_rcu);
@@ -73,13 +76,14 @@ static void vmig_session_linger_end(struct work_struct *work)
 /**
  * vmig_session_create() - create a session and list it
  * @net: namespace the session belongs to
- * @role: source or destination
+ * @ops: what its role does
  *
  * Context: process context, may sleep.
  * Return: the session with a reference owned by the caller (the table holds
  * its own), or an ERR_PTR.
  */
-struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role)
+struct vmig_session *vmig_session_create(struct net *net,
+					 const struct vmig_session_ops *ops)
 {
 	struct vmig_session *s;
 	int ret;
@@ -95,7 +99,8 @@ struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role)
 	init_completion(&s->switch_done);
 	INIT_DELAYED_WORK(&s->linger, vmig_session_linger_end);
 	RCU_INIT_POINTER(s->net, net);
-	s->role = role;
+	s->ops = ops;
+	s->role = ops->role;
 	s->state = VMIG_STATE_NEW;
 	s->start = ktime_get();
 
@@ -127,22 +132,49 @@ void vmig_session_discard(struct vmig_session *s)
 		vmig_session_put(s);
 }
 
+/*
+ * The one way a session ends, whatever its role. A cancel shuts the
+ * connection down, so the send or receive it interrupts fails with EPIPE
+ * or end of stream: that is the cancel. Context: the worker, under
+ * @s->io_lock, after everything the session held was released.
+ */
+static void vmig_session_end(struct vmig_session *s, int ret, const char *why,
+			     bool unknown)
+{
+	lockdep_assert_held(&s->io_lock);
+	if (!ret)
+		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
+	else if (unknown)
+		vmig_session_set_state(s, VMIG_STATE_UNKNOWN, ret, why);
+	else if (ret == -ECANCELED)
+		vmig_session_set_state(s, VMIG_STATE_CANCELLED, 0, NULL);
+	else
+		vmig_session_set_state(s, VMIG_STATE_FAILED, ret, why);
+}
+
 static int vmig_session_worker(void *data)
 {
 	struct vmig_session *s = data;
+	const char *why = NULL;
+	bool unknown = false;
 	bool orphaned;
+	int ret;
 
-	if (s->role == VMIG_ROLE_SOURCE)
-		vmig_migrate_run(s);
-	else
-		vmig_receive_run(s);
+	ret = s->ops->run(s, &why, &unknown);
+	if (ret && !unknown && vmig_session_cancelled(s)) {
+		ret = -ECANCELED;
+		why = NULL;
+	}
 
-	mutex_lock(&s->io_lock);
 	/*
-	 * Read under @io_lock, after the final state was set: either this
-	 * sees the orphaning or vmig_session_orphan() sees the final state.
+	 * Release first, then tell: whoever reads the outcome (session-get,
+	 * the final event) may act on the VM, the disk or the device at once,
+	 * and nothing of this session may still hold them.
 	 */
-	orphaned = s->orphaned;
+	if (s->priv && s->ops->release)
+		s->ops->release(s);
+	s->priv = NULL;
+	mutex_lock(&s->io_lock);
 	vmig_vm_detach(s->vm);
 	s->vm = NULL;
 	vmig_stream_destroy(s->stream);
@@ -151,7 +183,15 @@ static int vmig_session_worker(void *data)
 	s->disk = NULL;
 	vmig_ram_destroy(s->ram);
 	s->ram = NULL;
+	vmig_session_end(s, ret, why, unknown);
+	/*
+	 * Read under @io_lock with the final state set: either this sees
+	 * the orphaning or vmig_session_orphan() sees the final state.
+	 */
+	orphaned = s->orphaned;
 	mutex_unlock(&s->io_lock);
+	/* After the final state: a later request is refused, not left waiting. */
+	vmig_session_switch_answer(s, ret ?: -ESHUTDOWN, why ?: "the session ended");
 	/* Its controller died before the outcome: nobody else resumes. */
 	if (orphaned)
 		vmig_session_resume_stopped(s);
@@ -166,26 +206,21 @@ static int vmig_session_worker(void *data)
 }
 
 /**
- * vmig_session_start() - hand a session its VM and connection and run it
- * @s: a new session (caller keeps its reference)
- * @vm: attached VM; owned by the session from now on, even on failure
- * @stream: connection; owned by the session from now on, even on failure
+ * vmig_session_start() - run a session's worker
+ * @s: a new session holding what its role needs (its VM and connection,
+ *	or @s->priv); the caller keeps its reference
  *
- * Return: 0 or a negative errno.
+ * Return: 0 or a negative errno (the caller then discards the session,
+ * which still owns and releases what it was given).
  */
-int vmig_session_start(struct vmig_session *s, struct vmig_vm *vm,
-		       struct vmig_stream *stream)
+int vmig_session_start(struct vmig_session *s)
 {
 	struct task_struct *t;
 
-	s->vm = vm;
-	s->stream = stream;
-	s->vmm_pid = vm->vmm_pid;
 	if (!try_module_get(THIS_MODULE))
 		return -ENODEV;
 	kref_get(&s->ref);
-	t = kthread_run(vmig_session_worker, s, "vmig-%s-%u",
-			s->role == VMIG_ROLE_SOURCE ? "src" : "dst", s->id);
+	t = kthread_run(vmig_session_worker, s, "vmig-%s-%u", s->ops->name, s->id);
 	if (IS_ERR(t)) {
 		vmig_session_put(s);
 		module_put(THIS_MODULE);
@@ -415,6 +450,25 @@ int vmig_session_commit(struct vmig_session *s)
 }
 
 /**
+ * vmig_session_switchover() - the switchover command, for any role
+ * @s: session (reference held by the caller)
+ * @extack: where to say why not
+ *
+ * Context: netlink handler, may sleep.
+ * Return: what the role's switchover returns, or -EOPNOTSUPP for a role
+ * that switches over by itself.
+ */
+int vmig_session_switchover(struct vmig_session *s, struct netlink_ext_ack *extack)
+{
+	if (!s->ops->switchover) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a storage move switches over by itself once it converges");
+		return -EOPNOTSUPP;
+	}
+	return s->ops->switchover(s, extack);
+}
+
+/**
  * vmig_session_switch_request() - hand the worker a switchover request
  * @s: session; the caller holds @s->switch_mutex and checked the state
  * @extack: receives the worker's reason on refusal
@@ -505,7 +559,7 @@ void vmig_session_resume_stopped(struct vmig_session *s)
 	enum vmig_state state = vmig_session_state(s, NULL, NULL, NULL);
 	u32 i;
 
-	if (s->role != VMIG_ROLE_SOURCE ||
+	if (!s->ops->stops_vmm ||
 	    (state != VMIG_STATE_FAILED && state != VMIG_STATE_CANCELLED))
 		return;
 	for (i = 0; i < s->nr_stop_pids; i++)
@@ -559,7 +613,7 @@ static void vmig_session_orphan(struct vmig_session *s)
 	if (!running) {
 		vmig_session_resume_stopped(s);
 		vmig_session_unthrottle(s);
-	} else if (s->role != VMIG_ROLE_STORAGE) {
+	} else if (!s->ops->outlives_controller) {
 		vmig_session_stop(s);	/* its record must stay listed */
 	}
 	vmig_nl_session_notify(s);

@@ -23,8 +23,43 @@ struct netlink_ext_ack;
 struct pid;
 struct vmig_disk;
 struct vmig_ram;
+struct vmig_session;
 struct vmig_stream;
 struct vmig_vm;
+
+/**
+ * struct vmig_session_ops - what one role does in the lifecycle every
+ *	session shares (as net/handshake's struct handshake_proto)
+ * @role: the role these ops serve, reported over netlink
+ * @name: the worker thread's name: vmig-@name-ID
+ * @run: the worker's job, from its start to its outcome. Context: the
+ *	session's worker kthread. It stops whatever it armed (dirty
+ *	logging, quiesced I/O, the VMM's address space) before it returns,
+ *	but releases nothing the session holds: the worker does that, the
+ *	same way for every role, before it publishes the outcome. Return: 0
+ *	(done), -ECANCELED (cancelled), or a negative errno with *@why set
+ *	(a static text; NULL for a plain cancel). Sets *@unknown when the
+ *	outcome cannot be known here (a source whose END went out and whose
+ *	answer did not come back).
+ * @release: frees the role's own state (@priv of the session). Called
+ *	once: by the worker after @run, or when a session that never started
+ *	is released. May be NULL.
+ * @switchover: the switchover command: a source's final pass, a ready
+ *	destination's commit. NULL when the role switches over by itself.
+ * @stops_vmm: the controller stops the VMM for the switchover: a session
+ *	that ends failed or cancelled resumes it (vmig_session_resume_stopped())
+ * @outlives_controller: the controller's socket closing does not cancel
+ *	it (a storage move runs to its end: Documentation/storage.rst)
+ */
+struct vmig_session_ops {
+	enum vmig_role role;
+	const char *name;
+	int (*run)(struct vmig_session *s, const char **why, bool *unknown);
+	void (*release)(struct vmig_session *s);
+	int (*switchover)(struct vmig_session *s, struct netlink_ext_ack *extack);
+	bool stops_vmm;
+	bool outlives_controller;
+};
 
 /**
  * struct vmig_stats - progress of a session, as reported over netlink
@@ -58,7 +93,9 @@ struct vmig_stats {
  * @ref: lifetime; the table holds one reference while the session is
  *	listed, the worker one while it runs, every lookup one more
  * @id: table key, unique while the module is loaded, never 0
- * @role: source or destination; fixed at creation
+ * @ops: what its role does; fixed at creation
+ * @role: @ops->role, for reports
+ * @priv: the role's own state, freed by @ops->release
  * @net: network namespace of the creator; sessions are visible only there.
  *	Not counted (a lingering record must not keep a namespace alive for
  *	an hour): vmig's pernet pre_exit clears it, after which the session
@@ -111,7 +148,9 @@ struct vmig_stats {
 struct vmig_session {
 	struct kref ref;
 	u32 id;
+	const struct vmig_session_ops *ops;
 	enum vmig_role role;
+	void *priv;
 	struct net __rcu *net;
 	pid_t vmm_pid;
 	u32 owner_portid;
@@ -152,9 +191,9 @@ struct vmig_session {
 	struct rcu_head rcu;
 };
 
-struct vmig_session *vmig_session_create(struct net *net, enum vmig_role role);
-int vmig_session_start(struct vmig_session *s, struct vmig_vm *vm,
-		       struct vmig_stream *stream);
+struct vmig_session *vmig_session_create(struct net *net,
+					 const struct vmig_session_ops *ops);
+int vmig_session_start(struct vmig_session *s);
 struct vmig_session *vmig_session_lookup(struct net *net, u32 id);
 struct net *vmig_session_get_net(struct vmig_session *s);
 struct vmig_session *vmig_session_next(struct net *net, u32 *id);
@@ -176,6 +215,7 @@ static inline bool vmig_state_final(enum vmig_state state)
 	       state == VMIG_STATE_CANCELLED || state == VMIG_STATE_UNKNOWN;
 }
 
+int vmig_session_switchover(struct vmig_session *s, struct netlink_ext_ack *extack);
 int vmig_session_switch_request(struct vmig_session *s, struct netlink_ext_ack *extack);
 bool vmig_session_switch_pending(struct vmig_session *s);
 void vmig_session_switch_answer(struct vmig_session *s, int ret, const char *why);

@@ -39,8 +39,6 @@
 #include "session.h"
 #include "storage.h"
 
-/* How long an ended session stays listed; as session.c's for migrations. */
-#define VMIG_STORAGE_LINGER		(30 * HZ)
 /* How long the caller has to load the vmig-track table. */
 #define VMIG_STORAGE_TABLE_WAIT		(30 * HZ)
 /*
@@ -110,6 +108,8 @@ struct vmig_move {
 	} ext[VMIG_STORAGE_BUF_PAGES];
 	struct page *pages[VMIG_STORAGE_BUF_PAGES];
 };
+
+static const struct vmig_session_ops vmig_storage_ops;
 
 static void vmig_move_free(struct vmig_move *m)
 {
@@ -248,11 +248,13 @@ struct vmig_move *vmig_storage_create(struct net *net,
 			goto err_free;
 		}
 	}
-	m->s = vmig_session_create(net, VMIG_ROLE_STORAGE);
+	m->s = vmig_session_create(net, &vmig_storage_ops);
 	if (IS_ERR(m->s)) {
 		ret = PTR_ERR(m->s);
 		goto err_free;
 	}
+	/* The session owns the move from here: its release frees it. */
+	m->s->priv = m;
 	pr_debug("move %u created\n", m->s->id);
 	return m;
 
@@ -278,10 +280,10 @@ u32 vmig_storage_id(const struct vmig_move *m)
  */
 void vmig_storage_discard(struct vmig_move *m)
 {
-	pr_debug("move %u destroyed\n", m->s->id);
-	vmig_session_discard(m->s);
-	vmig_session_put(m->s);
-	vmig_move_free(m);
+	struct vmig_session *s = m->s;
+
+	vmig_session_discard(s);
+	vmig_session_put(s);
 }
 
 /*
@@ -703,57 +705,62 @@ static int vmig_move_run(struct vmig_move *m)
 	}
 }
 
-static int vmig_storage_worker(void *data)
+/* The move's job (struct vmig_session_ops.run). Context: the worker. */
+static int vmig_storage_run(struct vmig_session *s, const char **why, bool *unknown)
 {
-	struct vmig_move *m = data;
-	struct vmig_session *s = m->s;
+	struct vmig_move *m = s->priv;
 	int ret;
 
 	ret = vmig_move_run(m);
+	*why = m->why;
+	return ret;
+}
+
+/*
+ * Frees the move (struct vmig_session_ops.release): after its run, the
+ * tracker is let go before the outcome is told, so a controller that reads
+ * "done" may replace the table at once; or a move that never started.
+ */
+static void vmig_storage_release(struct vmig_session *s)
+{
+	struct vmig_move *m = s->priv;
+
 	if (m->attached)
 		vmig_track_detach(m->t);
 	vmig_track_put(m->t);
-
 	spin_lock(&s->lock);
 	s->stats = m->st;
 	spin_unlock(&s->lock);
-	if (!ret)
-		vmig_session_set_state(s, VMIG_STATE_DONE, 0, NULL);
-	else if (ret == -ECANCELED)
-		vmig_session_set_state(s, VMIG_STATE_CANCELLED, 0, NULL);
-	else
-		vmig_session_set_state(s, VMIG_STATE_FAILED, ret, m->why);
 	pr_debug("move %u destroyed\n", s->id);
 	vmig_move_free(m);
-
-	/* Dismissable (session-del) from the moment listeners hear the end. */
-	schedule_delayed_work(&s->linger, VMIG_STORAGE_LINGER);
-	vmig_nl_session_notify(s);
-	vmig_session_put(s);
-	module_put_and_kthread_exit(0);
 }
+
+static const struct vmig_session_ops vmig_storage_ops = {
+	.role = VMIG_ROLE_STORAGE,
+	.name = "disk",
+	.run = vmig_storage_run,
+	.release = vmig_storage_release,
+	.outlives_controller = true,
+};
 
 /**
  * vmig_storage_start() - run a move
- * @m: a move from vmig_storage_create(); owned by the worker from now on
- *	(with the session reference vmig_storage_create() took), or
- *	discarded on failure
+ * @m: a move from vmig_storage_create(); owned by its session, which the
+ *	worker runs from now on, or discarded on failure
  *
  * Return: 0 or a negative errno.
  */
 int vmig_storage_start(struct vmig_move *m)
 {
-	struct task_struct *task;
+	struct vmig_session *s = m->s;
+	int ret;
 
-	if (!try_module_get(THIS_MODULE)) {
+	ret = vmig_session_start(s);
+	if (ret) {
 		vmig_storage_discard(m);
-		return -ENODEV;
+		return ret;
 	}
-	task = kthread_run(vmig_storage_worker, m, "vmig-disk-%u", m->s->id);
-	if (IS_ERR(task)) {
-		module_put(THIS_MODULE);
-		vmig_storage_discard(m);
-		return PTR_ERR(task);
-	}
+	/* The worker holds its own reference; the table another. */
+	vmig_session_put(s);
 	return 0;
 }
