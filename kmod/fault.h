@@ -21,6 +21,8 @@
 #define VMIG_FAULT_NO_PAGE_TABLES	BIT(6)	/* RAM backend: page-table writers unseen */
 #define VMIG_FAULT_LOSE_ACK		BIT(7)	/* a commit's ACK never reaches the source */
 #define VMIG_FAULT_SLOT_RACE		BIT(8)	/* a slot is deleted as vmig arms its log */
+/* A test-only pause point: a source holds, the whole VM sent, before END. */
+#define VMIG_FAULT_HOLD_BEFORE_END	BIT(10)	/* until the bit is cleared */
 /* A planted decoder bug, which the frame fuzzer must find. */
 #define VMIG_FAULT_RUN_OVERHANG		BIT(9)	/* a page run may overhang its slot by a page */
 

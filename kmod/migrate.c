@@ -419,6 +419,20 @@ static const char *vmig_migrate_refusal(int ret)
 }
 
 /*
+ * Test-only pause point (fault bit 1024): every page and every state record
+ * is out, END is not, so a test can cut the link at exactly this step.
+ * Logged, so the test knows it is here; a cancel ends the wait.
+ */
+static void vmig_fault_hold_before_end(struct vmig_session *s)
+{
+	if (!vmig_fault(VMIG_FAULT_HOLD_BEFORE_END))
+		return;
+	pr_info("session %u: held before END (fault_inject)\n", s->id);
+	while (vmig_fault(VMIG_FAULT_HOLD_BEFORE_END) && !vmig_session_cancelled(s))
+		wait_event_timeout(s->wq, vmig_session_cancelled(s), HZ / 10);
+}
+
+/*
  * The switchover: final pass, state, END, and the destination's answer.
  * Sets *unknown when END went out and no answer came: the destination may
  * run the VM (or may not), so the source must not run it again.
@@ -468,6 +482,7 @@ static int vmig_migrate_finish(struct vmig_session *s, struct vmig_dirty *d,
 		*why = "the destination closed the connection before the end of the VM state";
 		return -ECONNRESET;
 	}
+	vmig_fault_hold_before_end(s);
 	ret = vmig_session_commit(s);
 	if (ret)
 		return ret;

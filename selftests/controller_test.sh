@@ -32,6 +32,9 @@ TESTS="
 	destination_vmm_killed_when_ready
 	namespace_gone_hides_its_sessions
 	migrate_killed_while_throttled
+	link_drops_in_precopy
+	link_drops_before_end
+	link_drops_the_acknowledgment
 "
 PORT=7411
 T=$(mktemp -d)
@@ -41,6 +44,7 @@ LAYOUT="--slot 0:0:16M"
 cleanup() {
 	unset VMIGCTL_TEST_HOLD
 	echo 0 > /sys/module/vmig/parameters/fault_inject
+	link_restore
 	[ -s "$T/mig.pid" ] && kill -KILL "$(cat "$T/mig.pid")" 2> /dev/null
 	rm -f "$T/mig.pid"
 	for v in src dst; do vmm_kill $v 2> /dev/null; done
@@ -379,6 +383,123 @@ migrate_killed_while_throttled() {
 	else
 		echo "# throttled to '$during' in its own cgroup; restored to '$own' by the kernel"
 		ok "$FUNCNAME"
+	fi
+}
+
+# Packets dropped at each step of the switchover (netem, both directions,
+# nothing reset: the ends learn only by their timeouts). Whatever ends up
+# where, no path runs two copies, and a side in doubt stays stopped and
+# says "unknown".
+link_drop() {
+	in_src tc qdisc add dev vsrc root netem loss 100% &&
+		in_dst tc qdisc add dev vdst root netem loss 100%
+}
+link_restore() {
+	in_src tc qdisc del dev vsrc root 2> /dev/null
+	in_dst tc qdisc del dev vdst root 2> /dev/null
+}
+
+# sessions_ended: no session of either host is still running.
+sessions_ended() {
+	local ns
+	for ns in in_src in_dst; do
+		$ns vmigctl -j show | python3 -c '
+import json, sys
+live = [s for s in json.load(sys.stdin)
+        if s["state"] not in ("done", "failed", "cancelled", "unknown")]
+sys.exit(1 if live else 0)' || return 1
+	done
+}
+
+# drop_outcome NAME: after a drop, both ends have ended. The source either
+# failed before its commit and runs (exit 1), or is in doubt, stopped (exit
+# 3); the destination runs the VM only if the source does not.
+drop_outcome() {
+	local where st
+	st=$(proc_state "$src_pid")
+	where=$(one_place "$rrc")
+	case $mig_rc in
+	1)	if [ "$rrc" = 0 ] || ! source_still_runs; then
+			fail "$1" "source failed but: $where; $(why)"; return
+		fi ;;
+	3)	if [ "$st" != T ] || ! grep -q "outcome of the switchover unknown" "$T/mig.err"; then
+			fail "$1" "in doubt but: $where; $(why)"; return
+		fi
+		if [ "$rrc" = 0 ] && ! runs_on_destination "$1"; then
+			fail "$1" "the destination VM does not run intact"; return
+		fi ;;
+	*)	fail "$1" "migrate: $(why)"; return ;;
+	esac
+	if ! sessions_ended; then
+		fail "$1" "a session still runs: $(in_src vmigctl -j show) $(in_dst vmigctl -j show)"
+	else
+		echo "# $where; source: $(tail -n 1 "$T/mig.err")"
+		ok "$1"
+	fi
+}
+
+# Mid pre-copy: the source's send times out, before any commit: it fails
+# and runs on; the destination never gets END.
+link_drops_in_precopy() {
+	fresh || { fail "$FUNCNAME" "setup"; return; }
+	migrate_bg $SLOW
+	wait_state in_src source precopy || { fail "$FUNCNAME" "no pre-copy: $(why)"; return; }
+	link_drop || { skip "$FUNCNAME" "no netem qdisc"; return; }
+	mig_rc=$(wait_migrate 1500)
+	link_restore
+	stop_receive
+	rrc=$(wait_receive 300)
+	if [ "$mig_rc" != 1 ]; then
+		fail "$FUNCNAME" "source did not fail: $(why)"
+	else
+		drop_outcome "$FUNCNAME"
+	fi
+}
+
+# Every page and every state record is out, END is not (the kernel's
+# test-only pause point, fault bit 1024), and the link goes dead: the
+# source commits into it and, with no answer, stays stopped in doubt.
+# Whether the queued END still reaches the destination once the link is
+# back decides where the VM runs; never in both places.
+link_drops_before_end() {
+	local held0 i
+	fresh || { fail "$FUNCNAME" "setup"; return; }
+	held0=$(dmesg | grep -c "held before END")
+	echo 1024 > /sys/module/vmig/parameters/fault_inject
+	migrate_bg
+	for i in $(seq 1200); do
+		[ "$(dmesg | grep -c "held before END")" -gt "$held0" ] && break
+		sleep 0.1
+	done
+	[ "$i" = 1200 ] && { fail "$FUNCNAME" "the source never reached END: $(why)"; return; }
+	link_drop || { skip "$FUNCNAME" "no netem qdisc"; return; }
+	echo 0 > /sys/module/vmig/parameters/fault_inject
+	mig_rc=$(wait_migrate 1500)
+	link_restore
+	rrc=$(wait_receive 100)
+	[ "$rrc" = timeout ] && { stop_receive; rrc=$(wait_receive 300); }
+	if [ "$mig_rc" != 3 ]; then
+		fail "$FUNCNAME" "want migrate 3 (in doubt): $(why)"
+	else
+		drop_outcome "$FUNCNAME"
+	fi
+}
+
+# The destination committed; its acknowledgment is dropped: it runs the VM,
+# the source must stay stopped in doubt (as commit_lost, on a real link).
+link_drops_the_acknowledgment() {
+	HOLD=before-commit fresh || { fail "$FUNCNAME" "setup"; return; }
+	migrate_bg
+	qm_held before-commit || { fail "$FUNCNAME" "destination never ready: $(why)"; return; }
+	link_drop || { skip "$FUNCNAME" "no netem qdisc"; return; }
+	qm_release before-commit
+	rrc=$(wait_receive 300)
+	mig_rc=$(wait_migrate 1500)
+	link_restore
+	if [ "$rrc" != 0 ] || [ "$mig_rc" != 3 ]; then
+		fail "$FUNCNAME" "want receive 0, migrate 3: $(why)"
+	else
+		drop_outcome "$FUNCNAME"
 	fi
 }
 
