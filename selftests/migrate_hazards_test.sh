@@ -6,22 +6,25 @@
 # Between two netns "hosts" (lib/netns.sh), with fresh test VMMs per case.
 # Needs root, vmig.ko (a test build: fault_inject), kvm.
 #
-#   TESTS="name ..." ./migrate_hazards_test.sh    runs those cases only
+# Usage: migrate_hazards_test.sh [-t TEST]...   (TAP; the plan is the number of tests)
 top=$(cd "$(dirname "$0")/.." && pwd)
 VMIG_BUILD=$top/build
 export PATH="$VMIG_BUILD:$PATH"
 . "$top/selftests/lib/netns.sh"
 . "$top/selftests/lib/vmm.sh"
 . "$top/selftests/lib/migrate.sh"
+. "$top/selftests/lib/taprun.sh"
 
+TESTS="
+	cancel_ends_bandwidth_pacing
+	zero_pages_stay_unmapped_on_destination
+	destination_slot_change_fails_receive
+	slot_deleted_while_arming_fails_source
+"
 PORT=7411
-n=0 failed=0
 T=$(mktemp -d)
 LAYOUT1="--slot 0:0:16M"
 LAYOUT3="--slot 0:0:8M --slot 1:0x10000000:8M --slot 2:0x20000000:4M"
-
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-fail() { n=$((n + 1)); failed=1; echo "not ok $n $1 # $2"; }
 
 cleanup() {
 	echo 0 > /sys/module/vmig/parameters/fault_inject 2> /dev/null
@@ -152,13 +155,4 @@ slot_deleted_while_arming_fails_source() {
 	fi
 }
 
-ALL="cancel_ends_bandwidth_pacing zero_pages_stay_unmapped_on_destination
-     destination_slot_change_fails_receive slot_deleted_while_arming_fails_source"
-TESTS=${TESTS:-$ALL}
-set -- $TESTS
-echo "1..$#"
-for t in $TESTS; do
-	$t
-done
-[ "$n" -eq $# ] || { echo "# ran $n of $# planned"; failed=1; }
-exit $failed
+taprun_main "$@"

@@ -1,33 +1,49 @@
-#!/bin/sh
+#!/bin/bash
 # vmigctl as an operator meets it: exit codes, terse and JSON output, and
 # the kernel's error text passed through verbatim. Needs vmig.ko loaded.
-n=0 failed=0
-t() {	# t NAME EXPECTED_RC EXPECTED_STDERR_SUBSTRING -- command...
-	name=$1 want_rc=$2 want_err=$3; shift 4
-	n=$((n + 1))
-	"$@" > /tmp/vt.out 2> /tmp/vt.err
-	rc=$?
-	if [ "$rc" -eq "$want_rc" ] && { [ -z "$want_err" ] || grep -qF -- "$want_err" /tmp/vt.err; }; then
-		echo "ok $n $name"
-	else
-		echo "not ok $n $name # rc=$rc stderr=$(cat /tmp/vt.err)"
-		failed=1
-	fi
-}
+#
+# Usage: vmigctl_test.sh [-t TEST]...   (TAP; the plan is the number of tests)
+. "$(dirname "$0")/lib/taprun.sh"
+
+TESTS="
+	usage_is_exit_2
+	bad_option_is_exit_2
+	bad_id_is_exit_2
+	version_answers
+	version_json
+	show_empty_json
+	cancel_unknown_has_kernel_text
+	cancel_unprivileged_is_eperm
+	show_unknown_has_kernel_text
+	storage_move_refuses_lvm
+"
+
 # The API version is defined once, in the spec; read it from the generated header.
 api=$(sed -n 's/^#define VMIG_API_VERSION[[:space:]]*//p' "$(dirname "$0")/../uapi/linux/vmig.h")
 [ -n "$api" ] || { echo "Bail out! no VMIG_API_VERSION in uapi/linux/vmig.h"; exit 1; }
 export api
-echo "1..10"
-t usage_is_exit_2 2 "unknown command" -- vmigctl frobnicate
-t bad_option_is_exit_2 2 "unknown option" -- vmigctl -x version
-t bad_id_is_exit_2 2 "not a session id" -- vmigctl cancel notanumber
-t version_answers 0 "" -- sh -c 'out=$(vmigctl version) && echo "$out" | grep -q "^vmig [0-9.]* api $api features dirty-log" || { echo "version said: $out" >&2; exit 1; }'
-t version_json 0 "" -- sh -c 'vmigctl -j version | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"api_version\"] == $api, d"'
-t show_empty_json 0 "" -- sh -c 'test "$(vmigctl -j show)" = "[]"'
-t cancel_unknown_has_kernel_text 1 "cancel: vmig: no such session (No such file or directory)" -- vmigctl cancel 77
-t cancel_unprivileged_is_eperm 1 "Operation not permitted" -- setpriv --reuid=65534 --regid=65534 --clear-groups vmigctl cancel 1
-t show_unknown_has_kernel_text 1 "show: vmig: no such session" -- vmigctl show 5
+
+t() {	# t NAME EXPECTED_RC EXPECTED_STDERR_SUBSTRING -- command...
+	local name=$1 want_rc=$2 want_err=$3 rc
+	shift 4
+	"$@" > /tmp/vt.out 2> /tmp/vt.err
+	rc=$?
+	if [ "$rc" -eq "$want_rc" ] && { [ -z "$want_err" ] || grep -qF -- "$want_err" /tmp/vt.err; }; then
+		ok "$name"
+	else
+		fail "$name" "rc=$rc stderr=$(cat /tmp/vt.err)"
+	fi
+}
+
+usage_is_exit_2() { t "${FUNCNAME[0]}" 2 "unknown command" -- vmigctl frobnicate; }
+bad_option_is_exit_2() { t "${FUNCNAME[0]}" 2 "unknown option" -- vmigctl -x version; }
+bad_id_is_exit_2() { t "${FUNCNAME[0]}" 2 "not a session id" -- vmigctl cancel notanumber; }
+version_answers() { t "${FUNCNAME[0]}" 0 "" -- sh -c 'out=$(vmigctl version) && echo "$out" | grep -q "^vmig [0-9.]* api $api features dirty-log" || { echo "version said: $out" >&2; exit 1; }'; }
+version_json() { t "${FUNCNAME[0]}" 0 "" -- sh -c 'vmigctl -j version | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"api_version\"] == $api, d"'; }
+show_empty_json() { t "${FUNCNAME[0]}" 0 "" -- sh -c 'test "$(vmigctl -j show)" = "[]"'; }
+cancel_unknown_has_kernel_text() { t "${FUNCNAME[0]}" 1 "cancel: vmig: no such session (No such file or directory)" -- vmigctl cancel 77; }
+cancel_unprivileged_is_eperm() { t "${FUNCNAME[0]}" 1 "Operation not permitted" -- setpriv --reuid=65534 --regid=65534 --clear-groups vmigctl cancel 1; }
+show_unknown_has_kernel_text() { t "${FUNCNAME[0]}" 1 "show: vmig: no such session" -- vmigctl show 5; }
 
 # storage-move refuses a device whose table LVM reloads (by its uuid), and
 # changes nothing on it: LVM would load the old table at the next refresh.
@@ -50,5 +66,6 @@ lvm_refused() {
 	rm -rf "$img"
 	return $rc
 }
-t storage_move_refuses_lvm 1 "is an LVM logical volume (uuid LVM-...): its table is reloaded from elsewhere and a vmig-track table would be undone; move it with pvmove" -- lvm_refused
-exit $failed
+storage_move_refuses_lvm() { t "${FUNCNAME[0]}" 1 "is an LVM logical volume (uuid LVM-...): its table is reloaded from elsewhere and a vmig-track table would be undone; move it with pvmove" -- lvm_refused; }
+
+taprun_main "$@"
