@@ -423,8 +423,18 @@ static int sm_final(struct smove *m)
 
 	if (!ended)
 		ended = sm_read_record(m);
-	/* Without the tracking table live, I/O never left the source. */
-	io = m->tracking ? sm_tracker_io(m, why, sizeof(why)) : SM_IO_SOURCE;
+	/*
+	 * Without the tracking table live, I/O never left the source. The
+	 * kernel reports done only once the tracker redirects, which it never
+	 * undoes: no need to ask (and no dmsetup runs to lengthen the time
+	 * the device runs on vmig-track after the switch).
+	 */
+	if (!m->tracking)
+		io = SM_IO_SOURCE;
+	else if (m->f.have_final && m->f.last.state == VMIG_STATE_DONE)
+		io = SM_IO_DEST;
+	else
+		io = sm_tracker_io(m, why, sizeof(why));
 	vmig_test_hold("storage-move-final");
 
 	if (!m->f.have_final && m->test_old_restore) {
