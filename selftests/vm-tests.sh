@@ -29,7 +29,7 @@ else
 	result fail "module_loads"
 fi
 
-for t in ${VMIG_TESTS:-netlink_test wirefuzz vmigctl_test.sh tvmm_test migrate_test.sh migrate_hazards_test.sh controller_test.sh tls_test.sh storage_test.sh diskmig_test.sh qemu_test.sh}; do
+for t in ${VMIG_TESTS:-netlink_test wirefuzz vmigctl_test.sh tvmm_test migrate_test.sh migrate_hazards_test.sh controller_test.sh tls_test.sh storage_test.sh storage_kill_test.sh diskmig_test.sh qemu_test.sh}; do
 	if [ -x "$build/$t" ]; then
 		tap "$t" "$build/$t"
 	elif [ -x "$top/selftests/$t" ]; then

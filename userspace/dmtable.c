@@ -191,6 +191,93 @@ int vmig_dm_check_owner(const char *dev, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * The device-mapper name of the device at path dev. Return: 0, or -1 with
+ * err.
+ */
+static int vmig_dm_name(const char *dev, char *name, size_t namesz, char *err,
+			size_t errsz)
+{
+	char path[128];
+	struct stat st;
+	FILE *f;
+
+	if (stat(dev, &st)) {
+		snprintf(err, errsz, "%s: %s", dev, strerror(errno));
+		return -1;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a block device", dev);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/name",
+		 major(st.st_rdev), minor(st.st_rdev));
+	f = fopen(path, "re");
+	if (!f || !fgets(name, (int)namesz, f)) {
+		snprintf(err, errsz, "%s: not a device-mapper device", dev);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	name[strcspn(name, "\n")] = '\0';
+	return 0;
+}
+
+/**
+ * vmig_dm_read_track() - read a device's vmig-track table and its mode
+ * @dev: the device's path, e.g. /dev/mapper/NAME
+ * @t: filled (@t->name and @t->table whatever the table is)
+ * @err: why it could not be read
+ * @errsz: size of @err
+ *
+ * The mode is the tracker's own word on where the device's I/O goes
+ * (Documentation/storage.rst): "redirect" once a move switched over, for
+ * good; "record" or "mirror" while it passes I/O through to its source.
+ *
+ * Return: 1 when the table is one vmig-track target from sector 0 (@t
+ * filled), 0 when it is anything else (@t->table holds it), -1 when it
+ * could not be read.
+ */
+int vmig_dm_read_track(const char *dev, struct vmig_dm_track *t, char *err,
+		       size_t errsz)
+{
+	char out[1024], derr[512], type[32], extra[2];
+	unsigned long long start, len, dirty, regions;
+	size_t n;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	if (vmig_dm_name(dev, t->name, sizeof(t->name), err, errsz))
+		return -1;
+	if (vmig_dmsetup(out, sizeof(out), derr, sizeof(derr), "table", t->name, NULL)) {
+		snprintf(err, errsz, "dmsetup table %s: %s", t->name, derr);
+		return -1;
+	}
+	n = strcspn(out, "\n");
+	if (out[n] && out[n + 1]) {
+		snprintf(t->table, sizeof(t->table), "%.*s ...", (int)n, out);
+		return 0;
+	}
+	out[n] = '\0';
+	snprintf(t->table, sizeof(t->table), "%.*s", (int)sizeof(t->table) - 1, out);
+	r = sscanf(out, "%llu %llu %31s %63s %llu %llu %63s %1s", &start, &t->len, type,
+		   t->src, &t->src_off, &t->region, t->dest, extra);
+	if (r < 6 || r > 7 || start || strcmp(type, "vmig-track"))
+		return 0;
+	if (vmig_dmsetup(out, sizeof(out), derr, sizeof(derr), "status", t->name, NULL)) {
+		snprintf(err, errsz, "dmsetup status %s: %s", t->name, derr);
+		return -1;
+	}
+	if (sscanf(out, "%llu %llu %31s %llu %llu %15s", &start, &len, type, &dirty,
+		   &regions, t->mode) != 6 || strcmp(type, "vmig-track")) {
+		snprintf(err, errsz, "dmsetup status %s: cannot read '%.*s'", t->name,
+			 (int)strcspn(out, "\n"), out);
+		return -1;
+	}
+	return 1;
+}
+
 /**
  * vmig_dm_read_linear() - read a device whose table is one linear target
  * @dev: the device's path, e.g. /dev/mapper/NAME

@@ -29,10 +29,34 @@ struct vmig_dm_linear {
 	unsigned long long src_off;
 };
 
+/**
+ * struct vmig_dm_track - a device whose table is one vmig-track target
+ * @name: its device-mapper name
+ * @table: its table line as dmsetup prints it (whatever it is)
+ * @len: its size in sectors
+ * @src: the target's source device, "MAJ:MIN"
+ * @src_off: the source offset, sectors
+ * @region: the tracking granularity, sectors
+ * @dest: the destination of a local move, "MAJ:MIN"; "" for a migration's
+ * @mode: the tracker's mode from its status: record, mirror or redirect
+ */
+struct vmig_dm_track {
+	char name[128];
+	char table[512];
+	unsigned long long len;
+	char src[64];
+	unsigned long long src_off;
+	unsigned long long region;
+	char dest[64];
+	char mode[16];
+};
+
 int vmig_dmsetup(char *out, size_t outsz, char *err, size_t errsz, ...)
 	__attribute__((sentinel));
 int vmig_dm_read_linear(const char *dev, struct vmig_dm_linear *l, char *err,
 			size_t errsz);
+int vmig_dm_read_track(const char *dev, struct vmig_dm_track *t, char *err,
+		       size_t errsz);
 int vmig_dm_check_owner(const char *dev, char *err, size_t errsz);
 int vmig_dm_swap_table(const char *name, const char *table, char *err,
 		       size_t errsz);

@@ -32,7 +32,9 @@ static const struct {
 	  "                          measure how fast the VM of PID dirties its memory" },
 	{ "storage-move", storage_move_main, "storage-move --dev /dev/mapper/NAME --to /dev/NEWDEV [--downtime-ms MS]\n"
 	  "          [--max-iterations N] [--timeout S] [--granularity SIZE] [--sync-writes]\n"
-	  "                          move a live device-mapper device to another block device" },
+	  "                          move a live device-mapper device to another block device\n"
+	  "  storage-move --tidy --dev /dev/mapper/NAME\n"
+	  "                          put an interrupted move's table right" },
 	{ "help", help_main, "help                    this text" },
 };
 
