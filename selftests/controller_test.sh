@@ -11,6 +11,46 @@
 # (its VMM runs the VM, which then verifies its own memory). A killed
 # controller's session stays listed with its outcome until dismissed.
 #
+# With --disk (the disk_* tests) the VM's disk is /dev/mapper/vmdisk on the
+# source, a writer (diskverify, --stop-pid) stands for its I/O, and
+# /dev/ram1 is the destination's disk (lib/diskwriter.sh). disk_end_state
+# checks the same end states and more: the disk where the VM runs holds
+# every write its writer saw complete, the other side's disk is not in
+# use, every session is final, no vmig-track table is left, the source VMM
+# is not throttled and, unless the VM moved, neither it nor the writer is
+# left stopped.
+#
+# The kill matrix of issue #10, where each cell is covered:
+#
+#   killed             moment             memory (here)          --disk (here)
+#   vmigctl migrate    mid pre-copy       migrate_killed_in_     disk_migrate_killed_
+#                                         precopy                in_precopy
+#                      VMM stopped        migrate_killed_after_  disk_migrate_killed_
+#                                         stop                   after_stop
+#                      END out, no ACK    migrate_killed_after_  disk_migrate_killed_
+#                                         commit; ACK lost:      after_end_ack_lost
+#                                         commit_lost_source_    (not killed, ACK lost:
+#                                         stays_stopped          disk_commit_lost_
+#                                                                source_stays_stopped)
+#                      ACK in             -                      disk_migrate_killed_
+#                                                                after_ack
+#                      throttled          migrate_killed_while_  (as memory)
+#                                         throttled
+#   vmigctl receive    mid pre-copy       -                      disk_receive_killed_
+#                                                                in_precopy
+#                      ready (before      receive_killed_        disk_receive_killed_
+#                      its commit)        before_commit          before_commit
+#   source VMM         mid pre-copy       source_vmm_killed_     disk_source_vmm_
+#                                         in_precopy             killed_in_precopy
+#   destination VMM    ready              destination_vmm_       disk_destination_vmm_
+#                                         killed_when_ready      killed_when_ready
+#                      mid pre-copy       -                      diskmig_test.sh (fail_midway)
+#
+# The verifiers shown to fail: one_place (one_place_verifier_catches_two_
+# copies), disk_end_state's disk check (disk_verifier_catches_lost_write).
+# Not covered: storage-move (vmigctl storage-move killed; the move runs on
+# by design, design.rst), the receive killed between its commit and exit.
+#
 # Usage: controller_test.sh [-t TEST]...   (TAP; the plan is the number of tests)
 top=$(cd "$(dirname "$0")/.." && pwd)
 VMIG_BUILD=$top/build
@@ -20,6 +60,8 @@ export PATH="$VMIG_BUILD:$PATH"
 . "$top/selftests/lib/migrate.sh"
 . "$top/selftests/lib/qemumig.sh"
 . "$top/selftests/lib/taprun.sh"
+. "$top/selftests/lib/dm.sh"
+. "$top/selftests/lib/diskwriter.sh"
 
 TESTS="
 	migrate_killed_in_precopy
@@ -32,6 +74,16 @@ TESTS="
 	destination_vmm_killed_when_ready
 	namespace_gone_hides_its_sessions
 	migrate_killed_while_throttled
+	disk_migrate_killed_in_precopy
+	disk_migrate_killed_after_stop
+	disk_migrate_killed_after_end_ack_lost
+	disk_commit_lost_source_stays_stopped
+	disk_migrate_killed_after_ack
+	disk_receive_killed_in_precopy
+	disk_receive_killed_before_commit
+	disk_source_vmm_killed_in_precopy
+	disk_destination_vmm_killed_when_ready
+	disk_verifier_catches_lost_write
 	link_drops_in_precopy
 	link_drops_before_end
 	link_drops_the_acknowledgment
@@ -51,6 +103,7 @@ cleanup() {
 	stop_receive
 	dismiss_all
 	netns_down
+	disk_cleanup
 	rmdir "$CG" 2> /dev/null
 }
 trap 'cleanup; rm -rf "$T"' EXIT
@@ -500,6 +553,321 @@ link_drops_the_acknowledgment() {
 		fail "$FUNCNAME" "want receive 0, migrate 3: $(why)"
 	else
 		drop_outcome "$FUNCNAME"
+	fi
+}
+
+# --- the same with the VM's disk (--disk) ------------------------------------
+
+DLAYOUT="$LAYOUT --vcpus 1"
+# Pre-copy that lasts: 16 MiB of memory and a 32 MiB disk at 2 MB/s.
+DSLOW="--max-bandwidth 2M"
+# A switchover as soon as the policy may: what is tested is who survives.
+DFAST="--downtime-ms 10000"
+
+# disk_fresh_all: fresh VMMs, disk and writer, and a listening receive
+# --disk (held at pause point $HOLD, if set).
+disk_fresh_all() {
+	local rc why
+	cleanup
+	why=$(disk_setup) || { echo "# $why"; return 1; }
+	disk_fresh || return 1
+	netns_up && vmm_start src $VMIG_SRC_NS $DLAYOUT --rate 2000 &&
+		vmm_start dst $VMIG_DST_NS $DLAYOUT --wait || return 1
+	src_cpumax=$(cat "/sys/fs/cgroup/vmig-vmm-tvmm-src/cpu.max" 2> /dev/null)
+	writer_start
+	[ -n "$HOLD" ] && qm_hold_at "$HOLD"
+	start_receive --disk /dev/ram1; rc=$?
+	unset VMIGCTL_TEST_HOLD
+	return $rc
+}
+
+disk_migrate_bg() { migrate_bg --disk $DISK=/dev/ram1 --stop-pid "$wpid" "$@"; }
+
+# Until the source session is in pre-copy with part of the disk sent.
+disk_midcopy() {
+	local at
+	for _ in $(seq 600); do
+		at=$(disk_sent)
+		[ "${at:-0}" -gt 0 ] && break
+		[ -f "$T/mig.rc" ] && return 1
+		sleep 0.1
+	done
+	[ "${at:-0}" -gt 0 ] && [ "$at" -lt $((DISK_SECTORS * 512)) ] &&
+		wait_state in_src source precopy 10 || return 1
+	echo "$at" > "$T/at"
+}
+
+# Every session listed on either host final (done, failed, cancelled,
+# unknown) within TENTHS; prints those that are not.
+sessions_final() {
+	local i left
+	for i in $(seq "${1:-300}"); do
+		left=$(for ns in in_src in_dst; do $ns vmigctl -j show 2> /dev/null; done | python3 -c '
+import json, sys
+dec, text, i = json.JSONDecoder(), sys.stdin.read(), 0
+while i < len(text):
+    while i < len(text) and text[i].isspace(): i += 1
+    if i == len(text): break
+    lst, i = dec.raw_decode(text, i)
+    for s in lst:
+        if s["state"] not in ("done", "failed", "cancelled", "unknown"):
+            print("session %s (%s) %s;" % (s["id"], s["role"], s["state"]), end=" ")')
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	echo "$left"
+	return 1
+}
+
+# disk_end_state WHERE: the end state of issue #10 with the VM expected to
+# run on WHERE: src (the source, unchanged), dst (the destination), or
+# none (its source VMM was killed: the VM is gone, the destination does not
+# run it, the source disk holds every write). Uses $rrc (the destination
+# receive's status). Every problem found, one per line, in $T/problems;
+# 1 if any. Not in a subshell: it reaps the writer.
+disk_end_state() {
+	local where=$1 v st wst p=() cg
+	v=$(sessions_final 300) || p+=("sessions still running: $v")
+	st=$(proc_state "$src_pid")
+	wst=$(writer_state)
+	case $where in
+	src)
+		v=$(one_place "$rrc") && [ "$rrc" != 0 ] || p+=("not on the source alone: $v")
+		case $wst in T|t|gone) p+=("the writer is $wst, not running") ;; esac
+		;;
+	dst)
+		v=$(one_place "$rrc") && [ "$rrc" = 0 ] || p+=("not on the destination alone: $v")
+		[ "$wst" = T ] || p+=("the source writer is $wst, not stopped")
+		;;
+	none)
+		[ "$st" = gone ] || p+=("the source VMM is $st, not gone")
+		[ "$rrc" != 0 ] || p+=("the destination runs a VM whose source VMM died (receive rc 0)")
+		;;
+	esac
+	# The VMM is not left throttled (its cgroup's own cpu.max is back).
+	cg=/sys/fs/cgroup/vmig-vmm-tvmm-src/cpu.max
+	if [ "$st" != gone ] && [ -f "$cg" ] && [ "$(cat "$cg")" != "$src_cpumax" ]; then
+		p+=("the source VMM is throttled: cpu.max '$(cat "$cg")', was '$src_cpumax'")
+	fi
+	if [ "$where" = dst ]; then
+		writer_kill
+		v=$(disk_verify /dev/ram1) && [ -n "$v" ] && p+=("destination disk: $v")
+		v=$(dm_open_count vmdisk)
+		[ "$v" = 0 ] || p+=("the source disk is still open ($v) with its writer gone")
+		runs_on_destination disk > "$T/rod.out" || p+=("the destination VM does not run intact: $(cat "$T/rod.out")")
+	else
+		writer_stop
+		[ -z "$werr" ] || p+=("$werr")
+		v=$(disk_verify $DISK) && [ -n "$v" ] && p+=("source disk: $v")
+		dev_claimed /dev/ram1 && p+=("the destination disk is still in use (claimed)")
+		if [ "$where" = src ]; then
+			source_still_runs > "$T/ssr.out" || p+=("the source guest does not run intact: $(cat "$T/ssr.out")")
+		fi
+	fi
+	v=$(track_tables) && p+=("vmig-track table left: $(echo "$v" | tr '\n' ' ')")
+	[ "$(dmsetup table vmdisk 2> /dev/null)" = "$DISK_TABLE" ] ||
+		p+=("vmdisk's table is '$(dmsetup table vmdisk 2>&1)', was '$DISK_TABLE'")
+	: > "$T/problems"
+	[ ${#p[@]} = 0 ] && return 0
+	printf '%s\n' "${p[@]}" > "$T/problems"
+	return 1
+}
+
+# disk_result NAME WHERE: ok when disk_end_state WHERE holds, else fail
+# with everything it found.
+disk_result() {
+	if disk_end_state "$2"; then
+		echo "# $(one_place "$rrc"); migrate rc $mig_rc, receive rc $rrc"
+		echo "# $(cat "$T/v.out")"
+		ok "$1"
+	else
+		fail "$1" "$(tr '\n' '|' < "$T/problems" | sed 's/|$//; s/|/; /g'); $(why)"
+	fi
+}
+
+disk_migrate_killed_in_precopy() {
+	disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	disk_migrate_bg $DSLOW
+	disk_midcopy || { fail "$FUNCNAME" "no disk pre-copy: $(why)"; return; }
+	kill_migrate
+	mig_rc=killed
+	rrc=$(wait_receive 300)
+	if ! wait_state in_src source cancelled 100 || ! grep -q '"controller_gone": true' "$T/sess.json"; then
+		fail "$FUNCNAME" "source session not cancelled by the kernel: $(sess)"
+	else
+		echo "# killed at $(cat "$T/at") disk bytes sent"
+		disk_result "$FUNCNAME" src
+	fi
+}
+
+# Killed holding the VMM and the writer stopped, before the switchover:
+# the kernel resumes both.
+disk_migrate_killed_after_stop() {
+	local st wst
+	disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	qm_hold_at after-stop
+	disk_migrate_bg $DFAST
+	unset VMIGCTL_TEST_HOLD
+	qm_held after-stop || { fail "$FUNCNAME" "never stopped: $(why)"; return; }
+	st=$(proc_state "$src_pid")
+	wst=$(writer_state)
+	kill_migrate
+	mig_rc=killed
+	rrc=$(wait_receive 300)
+	if [ "$st" != T ] || [ "$wst" != T ]; then
+		fail "$FUNCNAME" "at the pause point the VMM was $st, the writer $wst, not both stopped"
+	elif ! wait_state in_src source cancelled 100; then
+		fail "$FUNCNAME" "source session not cancelled: $(sess)"
+	else
+		disk_result "$FUNCNAME" src
+	fi
+}
+
+# Killed once END is out, and the destination's ACK is lost (fault bit
+# 128): the source stays stopped, its record says unknown, the destination
+# (which committed) runs the VM from a disk with every write.
+disk_migrate_killed_after_end_ack_lost() {
+	HOLD=before-commit disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	disk_migrate_bg $DFAST
+	qm_held before-commit || { fail "$FUNCNAME" "destination never ready: $(why)"; return; }
+	echo 128 > /sys/module/vmig/parameters/fault_inject
+	kill_migrate
+	mig_rc=killed
+	qm_release before-commit
+	rrc=$(wait_receive 300)
+	if ! wait_state in_src source unknown 900 || ! grep -q '"controller_gone": true' "$T/sess.json"; then
+		echo 0 > /sys/module/vmig/parameters/fault_inject
+		fail "$FUNCNAME" "source session: $(sess); $(why)"
+	else
+		echo 0 > /sys/module/vmig/parameters/fault_inject
+		echo "# source record: $(sess)"
+		disk_result "$FUNCNAME" dst
+	fi
+}
+
+# vmigctl lives, the ACK is lost (fault bit 128): it exits 3 "unknown" and
+# leaves the VMM and the writer stopped; the destination runs the VM. The
+# kernel's session ended (unknown) and let go of the disk, so nothing needs
+# the vmig-track table any more.
+disk_commit_lost_source_stays_stopped() {
+	disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	echo 128 > /sys/module/vmig/parameters/fault_inject
+	disk_migrate_bg $DFAST
+	mig_rc=$(wait_migrate 1200)
+	rrc=$(wait_receive 300)
+	echo 0 > /sys/module/vmig/parameters/fault_inject
+	if [ "$mig_rc" != 3 ] || ! grep -q "outcome of the switchover unknown" "$T/mig.err"; then
+		fail "$FUNCNAME" "$(why)"
+	else
+		disk_result "$FUNCNAME" dst
+	fi
+}
+
+# Killed after the ACK came in, before it acted on it: held stopped
+# (SIGSTOP) while the destination commits, killed once the source's record
+# says done.
+disk_migrate_killed_after_ack() {
+	HOLD=before-commit disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	disk_migrate_bg $DFAST
+	qm_held before-commit || { fail "$FUNCNAME" "destination never ready: $(why)"; return; }
+	kill -STOP "$(cat "$T/mig.pid")"
+	qm_release before-commit
+	if ! wait_state in_src source done 600; then
+		kill_migrate
+		fail "$FUNCNAME" "source session not done: $(sess); $(why)"
+		return
+	fi
+	kill_migrate
+	mig_rc=killed
+	rrc=$(wait_receive 300)
+	disk_result "$FUNCNAME" dst
+}
+
+disk_receive_killed_in_precopy() {
+	disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	disk_migrate_bg $DSLOW
+	disk_midcopy || { fail "$FUNCNAME" "no disk pre-copy: $(why)"; return; }
+	kill_receive
+	rrc=killed
+	mig_rc=$(wait_migrate 300)
+	if [ "$mig_rc" != 1 ]; then
+		fail "$FUNCNAME" "$(why)"
+	else
+		echo "# killed at $(cat "$T/at") disk bytes sent; source: $(tail -n 1 "$T/mig.err")"
+		disk_result "$FUNCNAME" src
+	fi
+}
+
+# Killed holding the whole VM and disk, before its commit: the kernel
+# refuses the switchover, the source resumes on its own disk.
+disk_receive_killed_before_commit() {
+	HOLD=before-commit disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	disk_migrate_bg $DFAST
+	qm_held before-commit || { fail "$FUNCNAME" "destination never ready: $(why)"; return; }
+	kill_receive
+	rrc=killed
+	mig_rc=$(wait_migrate 300)
+	if [ "$mig_rc" != 1 ] || ! grep -q "refused the switchover: cancelled, or its controller exited" "$T/mig.err"; then
+		fail "$FUNCNAME" "$(why)"
+	else
+		echo "# source: $(tail -n 1 "$T/mig.err")"
+		disk_result "$FUNCNAME" src
+	fi
+}
+
+# The VM is gone with its VMM; its disk (and writer) on the source is
+# whole and back on its own table, the destination runs nothing.
+disk_source_vmm_killed_in_precopy() {
+	disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	disk_migrate_bg $DSLOW
+	disk_midcopy || { fail "$FUNCNAME" "no disk pre-copy: $(why)"; return; }
+	kill -KILL "$src_pid"
+	mig_rc=$(wait_migrate 100)
+	rrc=$(wait_receive 300)
+	if [ "$mig_rc" != 1 ] || ! grep -q "the source VMM exited" "$T/mig.err"; then
+		fail "$FUNCNAME" "$(why)"
+	else
+		echo "# source: $(tail -n 1 "$T/mig.err")"
+		disk_result "$FUNCNAME" none
+	fi
+}
+
+disk_destination_vmm_killed_when_ready() {
+	HOLD=before-commit disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	disk_migrate_bg $DFAST
+	qm_held before-commit || { fail "$FUNCNAME" "destination never ready: $(why)"; return; }
+	kill -KILL "$dst_pid"
+	mig_rc=$(wait_migrate 300)
+	qm_release before-commit
+	rrc=$(wait_receive 300)
+	if [ "$mig_rc" != 1 ] || ! grep -q "refused the switchover: the destination VMM exited" "$T/mig.err"; then
+		fail "$FUNCNAME" "$(why)"
+	else
+		echo "# source: $(tail -n 1 "$T/mig.err")"
+		disk_result "$FUNCNAME" src
+	fi
+}
+
+# The disk check can fail: a migration that never sends the disk's first
+# regions (fault bit 4) but otherwise succeeds, and disk_end_state dst
+# finds exactly that wrong, nothing else.
+disk_verifier_catches_lost_write() {
+	local v
+	disk_fresh_all || { fail "$FUNCNAME" "setup"; return; }
+	echo 4 > /sys/module/vmig/parameters/fault_inject
+	disk_migrate_bg $DFAST
+	mig_rc=$(wait_migrate 1200)
+	echo 0 > /sys/module/vmig/parameters/fault_inject
+	rrc=$(wait_receive 300)
+	if [ "$mig_rc" != 0 ] || [ "$rrc" != 0 ]; then
+		fail "$FUNCNAME" "the migration did not succeed: $(why)"
+	elif disk_end_state dst; then
+		fail "$FUNCNAME" "not caught: $(cat "$T/v.out")"
+	elif [ "$(wc -l < "$T/problems")" != 1 ] || ! grep -q "^destination disk: .* [1-9][0-9]* bad" "$T/problems"; then
+		fail "$FUNCNAME" "caught something else: $(tr '\n' ' ' < "$T/problems")"
+	else
+		echo "# caught: $(cat "$T/problems")"
+		ok "$FUNCNAME"
 	fi
 }
 

@@ -980,7 +980,14 @@ static int mig_unknown(struct mig *m)
 	mig_warn(m, "session %u: outcome of the switchover unknown (%s); process %d is left stopped%s: check 'vmigctl show %u', then resume it (kill -CONT) only if the destination does not run the VM",
 		 m->f.id, m->f.reason[0] ? m->f.reason : "no final event",
 		 (int)m->pid, m->nr_stop ? " with the --stop-pid processes" : "", m->f.id);
-	/* The session may still hold the disk quiesced: its table stays. */
+	/*
+	 * A session the kernel ended (state unknown) let go of the disk
+	 * before it said so: its own table goes back, as on any outcome.
+	 * Without a final event the session may still hold the disk
+	 * quiesced: its table stays.
+	 */
+	if (m->f.have_final)
+		mig_disk_restore(m);
 	if (m->disk_tracking)
 		mig_warn(m, "%s keeps its vmig-track table; once the session is gone: dmsetup reload %s --table '%s' && dmsetup resume %s",
 			 m->disk_dev, m->dm.name, m->dm.table, m->dm.name);
