@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The guardian of a `vmigctl migrate --qmp` (guardian.h). It speaks a
- * line protocol on its pipe: "id N", "phase N", "disarm". Everything it
+ * The guardian of a `vmigctl migrate --qmp` or `--disk` (guardian.h). It
+ * speaks a line protocol on its pipe: "id N", "phase N", "dm NAME",
+ * "table ORIGINAL-TABLE", "nodm", "disarm". Everything it
  * decides, it decides after its parent is gone, from the kernel's record
  * of the session, which outlives the controller (linger-s).
  */
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dmtable.h"
 #include "guardian.h"
 #include "nl.h"
 #include "qmp.h"
@@ -26,6 +28,15 @@
 
 #define GUARDIAN_FD		3	/* where the pipe's read end goes */
 #define GUARDIAN_QMP_MS		10000	/* to reach QEMU once the parent is gone */
+#define GUARDIAN_GONE		-2	/* the session is not listed: ended and dismissed */
+
+/* What the parent told: its session, its phase, the disk it tracks. */
+struct guardian_told {
+	uint32_t id;
+	int phase;
+	char dm[128];		/* device-mapper name whose vmig-track table is live, or "" */
+	char table[512];	/* that device's own table */
+};
 
 static void glog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void glog(const char *fmt, ...)
@@ -40,9 +51,9 @@ static void glog(const char *fmt, ...)
 }
 
 /* Read the parent's lines until EOF. Return: true when it disarmed us. */
-static bool guardian_listen(uint32_t *id, int *phase)
+static bool guardian_listen(struct guardian_told *g)
 {
-	char buf[256];
+	char buf[1024];
 	size_t got = 0;
 	ssize_t n;
 
@@ -61,9 +72,15 @@ static bool guardian_listen(uint32_t *id, int *phase)
 			if (!strcmp(buf, "disarm"))
 				return true;
 			if (!strncmp(buf, "id ", 3))
-				*id = (uint32_t)strtoul(buf + 3, NULL, 10);
+				g->id = (uint32_t)strtoul(buf + 3, NULL, 10);
 			else if (!strncmp(buf, "phase ", 6))
-				*phase = atoi(buf + 6);
+				g->phase = atoi(buf + 6);
+			else if (!strncmp(buf, "dm ", 3))
+				snprintf(g->dm, sizeof(g->dm), "%.127s", buf + 3);
+			else if (!strncmp(buf, "table ", 6))
+				snprintf(g->table, sizeof(g->table), "%.511s", buf + 6);
+			else if (!strcmp(buf, "nodm"))
+				g->dm[0] = '\0';
 			got -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, got + 1);
 		}
@@ -72,7 +89,7 @@ static bool guardian_listen(uint32_t *id, int *phase)
 	}
 }
 
-/* The session's final state, or -1 (gone from the table, or no answer). */
+/* The session's final state, GUARDIAN_GONE, or -1 (no answer in time). */
 static int guardian_outcome(uint32_t id)
 {
 	struct timespec ms100 = { 0, 100 * 1000 * 1000 };
@@ -85,8 +102,11 @@ static int guardian_outcome(uint32_t id)
 	if (vmig_nl_open(&nl))
 		return -1;
 	while (vmig_now_ms() < deadline) {
-		if (vmig_sess_get(&nl, id, &s, &e))
+		if (vmig_sess_get(&nl, id, &s, &e)) {
+			if (e.err == ENOENT)
+				state = GUARDIAN_GONE;
 			break;
+		}
 		if (s.state == VMIG_STATE_DONE || s.state == VMIG_STATE_FAILED ||
 		    s.state == VMIG_STATE_CANCELLED || s.state == VMIG_STATE_UNKNOWN) {
 			state = (int)s.state;
@@ -120,10 +140,38 @@ static void guardian_resume(const char *qmp_path, uint32_t id, const char *how)
 	qmp_close(q);
 }
 
+/*
+ * The disk's vmig-track table outlived its controller. Once the session has
+ * ended (or never began) the tracker passes I/O through to the disk and
+ * nobody reads its record: the disk's own table goes back, as vmigctl
+ * itself does on every exit. Not while the session may still run: writes
+ * past an untracked table would never reach the destination.
+ */
+static void guardian_restore_disk(const struct guardian_told *g, int state)
+{
+	char dev[160], err[1280];
+	struct vmig_dm_track t;
+
+	if (state == -1) {
+		glog("the controller died; session %u did not end in time, so %s keeps its vmig-track table: once it has ended, dmsetup reload %s --table '%s' && dmsetup resume %s",
+		     g->id, g->dm, g->dm, g->table, g->dm);
+		return;
+	}
+	snprintf(dev, sizeof(dev), "/dev/mapper/%s", g->dm);
+	/* Someone else's table now (an operator's, a later move's): not ours to touch. */
+	if (vmig_dm_read_track(dev, &t, err, sizeof(err)) != 1)
+		return;
+	if (vmig_dm_swap_table(g->dm, g->table, err, sizeof(err)))
+		glog("the controller died; restoring %s's own table failed: %s", g->dm, err);
+	else
+		glog("the controller died; %s has its own table again", g->dm);
+}
+
 static void __attribute__((noreturn)) guardian_main(const char *qmp_path)
 {
-	int phase = VMIG_GUARDIAN_RUNNING, state, fd;
-	uint32_t id = 0;
+	struct guardian_told g = { .phase = VMIG_GUARDIAN_RUNNING };
+	bool resume;
+	int state, fd;
 
 	setsid();
 	signal(SIGHUP, SIG_IGN);
@@ -138,19 +186,27 @@ static void __attribute__((noreturn)) guardian_main(const char *qmp_path)
 	}
 	syscall(SYS_close_range, GUARDIAN_FD + 1, ~0U, 0);
 
-	if (guardian_listen(&id, &phase) || !id || phase == VMIG_GUARDIAN_RUNNING)
+	if (guardian_listen(&g))
 		_exit(0);
-	if (phase == VMIG_GUARDIAN_STATE_SENT) {
-		glog("the controller died after QEMU's device state went out: the destination may run the VM; the source QEMU stays paused (outcome unknown)");
+	resume = qmp_path && g.id && g.phase == VMIG_GUARDIAN_PAUSED;
+	if (!g.dm[0] && !resume) {
+		if (qmp_path && g.phase == VMIG_GUARDIAN_STATE_SENT)
+			glog("the controller died after QEMU's device state went out: the destination may run the VM; the source QEMU stays paused (outcome unknown)");
 		_exit(0);
 	}
+	/* Its end is awaited so that the cancel the kernel made runs first. */
+	state = g.id ? guardian_outcome(g.id) : GUARDIAN_GONE;
+	if (g.dm[0])
+		guardian_restore_disk(&g, state);
+	if (qmp_path && g.phase == VMIG_GUARDIAN_STATE_SENT)
+		glog("the controller died after QEMU's device state went out: the destination may run the VM; the source QEMU stays paused (outcome unknown)");
+	if (!resume)
+		_exit(0);
 	/*
 	 * QEMU's device state never left: the destination cannot run the VM,
-	 * whatever the kernel's session says (its end is awaited so that the
-	 * cancel the kernel made runs first). Resume in every case.
+	 * whatever the kernel's session says. Resume in every case.
 	 */
-	state = guardian_outcome(id);
-	guardian_resume(qmp_path, id,
+	guardian_resume(qmp_path, g.id,
 			state == VMIG_STATE_FAILED ? "failed" :
 			state == VMIG_STATE_CANCELLED ? "was cancelled" :
 			state == VMIG_STATE_DONE ? "delivered the RAM but no device state" :
@@ -160,9 +216,9 @@ static void __attribute__((noreturn)) guardian_main(const char *qmp_path)
 }
 
 /**
- * vmig_guardian_start() - fork the guardian of a QMP migration
+ * vmig_guardian_start() - fork the guardian of a QMP or --disk migration
  * @g: out
- * @qmp_path: the source QEMU's QMP socket
+ * @qmp_path: the source QEMU's QMP socket, or NULL (no QEMU to resume)
  *
  * Called before anything else is opened, so that the guardian inherits no
  * socket (a netlink or QMP socket it held would outlive the controller).
@@ -213,6 +269,24 @@ void vmig_guardian_phase(struct vmig_guardian *g, enum vmig_guardian_phase p)
 	char line[32];
 
 	snprintf(line, sizeof(line), "phase %d\n", (int)p);
+	guardian_say(g, line);
+}
+
+/**
+ * vmig_guardian_disk() - tell the guardian which vmig-track table is live
+ * @g: the guardian
+ * @dm: the device-mapper name, or NULL once its own table is back
+ * @table: its own table, which the guardian loads again if vmigctl dies
+ */
+void vmig_guardian_disk(struct vmig_guardian *g, const char *dm, const char *table)
+{
+	char line[700];
+
+	if (!dm) {
+		guardian_say(g, "nodm\n");
+		return;
+	}
+	snprintf(line, sizeof(line), "table %s\ndm %s\n", table, dm);
 	guardian_say(g, line);
 }
 

@@ -287,6 +287,7 @@ static void mig_disk_restore(struct mig *m)
 		return;
 	}
 	m->disk_tracking = false;
+	vmig_guardian_disk(&m->guard, NULL, NULL);
 }
 
 /*
@@ -306,6 +307,8 @@ static int mig_disk_track(struct mig *m)
 		return -1;
 	}
 	vmig_dm_track_table(table, sizeof(table), &m->dm, m->disk_region, NULL);
+	/* First: a table this process dies behind must find its way back. */
+	vmig_guardian_disk(&m->guard, m->dm.name, m->dm.table);
 	if (vmig_dm_swap_table(m->dm.name, table, err, sizeof(err))) {
 		mig_warn(m, "--disk %s: loading the tracking table: %s", m->disk_dev, err);
 		return -1;
@@ -1274,8 +1277,8 @@ int migrate_main(int argc, char **argv)
 
 	ret = VMIGCTL_FAIL;
 	/* First, while this process holds no socket the guardian could inherit. */
-	if (m.qmp_path && vmig_guardian_start(&m.guard, m.qmp_path))
-		mig_warn(&m, "no guardian (%s): killed while QEMU is paused, this command would leave it paused",
+	if ((m.qmp_path || m.disk_name) && vmig_guardian_start(&m.guard, m.qmp_path))
+		mig_warn(&m, "no guardian (%s): killed while QEMU is paused or its disk tracked, this command would leave it so",
 			 strerror(errno));
 	if (m.qmp_path) {
 		if (qemumig_open(&m.qm, m.qmp_path, QEMU_VM_SOURCE)) {
