@@ -428,8 +428,9 @@ static void vmig_fault_hold_before_end(struct vmig_session *s)
 	if (!vmig_fault(VMIG_FAULT_HOLD_BEFORE_END))
 		return;
 	pr_info("session %u: held before END (fault_inject)\n", s->id);
+	/* Interruptible only so that the wait does not count as load. */
 	while (vmig_fault(VMIG_FAULT_HOLD_BEFORE_END) && !vmig_session_cancelled(s))
-		wait_event_timeout(s->wq, vmig_session_cancelled(s), HZ / 10);
+		wait_event_interruptible_timeout(s->wq, vmig_session_cancelled(s), HZ / 10);
 }
 
 /*
@@ -714,4 +715,5 @@ const struct vmig_session_ops vmig_migrate_ops = {
 	.run = vmig_migrate_run,
 	.switchover = vmig_migrate_switchover,
 	.stops_vmm = true,
+	.cancel_cuts_io = true,
 };

@@ -555,4 +555,5 @@ const struct vmig_session_ops vmig_receive_ops = {
 	.name = "dst",
 	.run = vmig_receive_run,
 	.switchover = vmig_receive_commit,
+	.cancel_cuts_io = true,
 };

@@ -133,10 +133,8 @@ void vmig_session_discard(struct vmig_session *s)
 }
 
 /*
- * The one way a session ends, whatever its role. A cancel shuts the
- * connection down, so the send or receive it interrupts fails with EPIPE
- * or end of stream: that is the cancel. Context: the worker, under
- * @s->io_lock, after everything the session held was released.
+ * The one way a session ends, whatever its role. Context: the worker,
+ * under @s->io_lock, after everything the session held was released.
  */
 static void vmig_session_end(struct vmig_session *s, int ret, const char *why,
 			     bool unknown)
@@ -160,8 +158,12 @@ static int vmig_session_worker(void *data)
 	bool orphaned;
 	int ret;
 
+	/*
+	 * A cancel shuts the connection down, so the send or receive it
+	 * interrupts fails with EPIPE or end of stream: that is the cancel.
+	 */
 	ret = s->ops->run(s, &why, &unknown);
-	if (ret && !unknown && vmig_session_cancelled(s)) {
+	if (ret && !unknown && s->ops->cancel_cuts_io && vmig_session_cancelled(s)) {
 		ret = -ECANCELED;
 		why = NULL;
 	}

@@ -50,6 +50,8 @@ struct vmig_vm;
  *	that ends failed or cancelled resumes it (vmig_session_resume_stopped())
  * @outlives_controller: the controller's socket closing does not cancel
  *	it (a storage move runs to its end: Documentation/storage.rst)
+ * @cancel_cuts_io: a cancel shuts the connection down, so whatever I/O
+ *	error @run meets after one is the cancel, not a failure of its own
  */
 struct vmig_session_ops {
 	enum vmig_role role;
@@ -59,6 +61,7 @@ struct vmig_session_ops {
 	int (*switchover)(struct vmig_session *s, struct netlink_ext_ack *extack);
 	bool stops_vmm;
 	bool outlives_controller;
+	bool cancel_cuts_io;
 };
 
 /**

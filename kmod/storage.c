@@ -57,8 +57,8 @@
 
 /**
  * struct vmig_move - one storage move, owned by its worker
- * @s: the session (the reference vmig_session_create() returned; the
- *	session table holds another while it is listed)
+ * @s: the session, which owns the move (its priv, freed by its release)
+ *	and so outlives it
  * @t: the device's tracker once its table is live (one reference)
  * @attached: @t is attached to this move
  * @g: @t's geometry

@@ -149,7 +149,8 @@ static void guardian_resume(const char *qmp_path, uint32_t id, const char *how)
  */
 static void guardian_restore_disk(const struct guardian_told *g, int state)
 {
-	char dev[160], err[1280];
+	char dev[160], err[1280], type[32], src[64];
+	unsigned long long start, len, off;
 	struct vmig_dm_track t;
 
 	if (state == -1) {
@@ -158,9 +159,18 @@ static void guardian_restore_disk(const struct guardian_told *g, int state)
 		return;
 	}
 	snprintf(dev, sizeof(dev), "/dev/mapper/%s", g->dm);
-	/* Someone else's table now (an operator's, a later move's): not ours to touch. */
-	if (vmig_dm_read_track(dev, &t, err, sizeof(err)) != 1)
+	/*
+	 * Only the table the parent loaded: a recording tracker (no
+	 * destination) over the same source. Anything else is someone
+	 * else's now (an operator's, a storage move's): not ours to touch.
+	 */
+	if (sscanf(g->table, "%llu %llu %31s %63s %llu", &start, &len, type, src, &off) != 5 ||
+	    vmig_dm_read_track(dev, &t, err, sizeof(err)) != 1 || t.dest[0] ||
+	    strcmp(t.src, src) || t.src_off != off || t.len != len) {
+		glog("the controller died; %s no longer has the tracking table it loaded: left as it is",
+		     g->dm);
 		return;
+	}
 	if (vmig_dm_swap_table(g->dm, g->table, err, sizeof(err)))
 		glog("the controller died; restoring %s's own table failed: %s", g->dm, err);
 	else

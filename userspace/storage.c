@@ -712,10 +712,10 @@ int storage_move_main(int argc, char **argv)
 	ret = sm_parse(&m, argc, argv);
 	if (ret)
 		return ret;
-	knob = getenv("VMIGCTL_TEST_LOSE_FINAL");
+	knob = vmig_test_knobs() ? getenv("VMIGCTL_TEST_LOSE_FINAL") : NULL;
 	if (knob && (!strcmp(knob, "event") || !strcmp(knob, "record")))
 		m.test_lose = knob;
-	knob = getenv("VMIGCTL_TEST_OLD_RESTORE");
+	knob = vmig_test_knobs() ? getenv("VMIGCTL_TEST_OLD_RESTORE") : NULL;
 	m.test_old_restore = knob && !strcmp(knob, "1");
 
 	/* The kernel checks the destination; its number is for the tables. */

@@ -329,6 +329,20 @@ void vmig_fmt_sockaddr(char *buf, size_t sz, const struct sockaddr_storage *ss)
 }
 
 
+/**
+ * vmig_test_knobs() - may VMIGCTL_TEST_* variables act?
+ *
+ * Only against a test build of the module (the one with fault_inject): a
+ * production host ignores them, so no environment can make vmigctl pause
+ * or fall back to the unsafe behaviours the tests reproduce.
+ *
+ * Return: true on a test build.
+ */
+bool vmig_test_knobs(void)
+{
+	return !access("/sys/module/vmig/parameters/fault_inject", F_OK);
+}
+
 /*
  * Test-only pause point. With VMIGCTL_TEST_HOLD=NAME:DIR in the
  * environment, reaching point NAME creates DIR/NAME.held and waits (at
@@ -344,7 +358,7 @@ void vmig_test_hold(const char *name)
 	char path[PATH_MAX];
 	int i, fd;
 
-	if (!env || strncmp(env, name, n) || env[n] != ':')
+	if (!env || strncmp(env, name, n) || env[n] != ':' || !vmig_test_knobs())
 		return;
 	snprintf(path, sizeof(path), "%s/%s.held", env + n + 1, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);

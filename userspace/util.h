@@ -38,6 +38,7 @@ void vmig_signals_install(void);
 void vmig_sock_tune(int fd);
 struct sockaddr_storage;
 void vmig_fmt_sockaddr(char *buf, size_t sz, const struct sockaddr_storage *ss);
+bool vmig_test_knobs(void);
 void vmig_test_hold(const char *name);
 
 #endif
