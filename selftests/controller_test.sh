@@ -32,27 +32,37 @@
 #                                         commit_lost_source_    (not killed, ACK lost:
 #                                         stays_stopped          disk_commit_lost_
 #                                                                source_stays_stopped)
-#                      ACK in             -                      disk_migrate_killed_
-#                                                                after_ack
+#                      ACK in             migrate_killed_after_  disk_migrate_killed_
+#                                         ack                    after_ack
 #                      throttled          migrate_killed_while_  (as memory)
 #                                         throttled
-#   vmigctl receive    mid pre-copy       -                      disk_receive_killed_
-#                                                                in_precopy
+#   vmigctl receive    mid pre-copy       receive_killed_in_     disk_receive_killed_
+#                                         precopy                in_precopy
 #                      ready (before      receive_killed_        disk_receive_killed_
 #                      its commit)        before_commit          before_commit
+#                      committed, not     receive_killed_after_  (as memory)
+#                      yet exited         commit
 #   source VMM         mid pre-copy       source_vmm_killed_     disk_source_vmm_
 #                                         in_precopy             killed_in_precopy
+#                      VMM stopped        source_vmm_killed_     -
+#                                         after_stop
+#                      END out, no ACK    source_vmm_killed_     -
+#                                         after_end
 #   destination VMM    ready              destination_vmm_       disk_destination_vmm_
 #                                         killed_when_ready      killed_when_ready
-#                      mid pre-copy       -                      diskmig_test.sh (fail_midway)
+#                      mid pre-copy       migrate_test.sh        diskmig_test.sh (fail_midway)
+#                                         (destination_vmm_dies)
 #
 # The verifiers shown to fail: one_place (one_place_verifier_catches_two_
 # copies), disk_end_state's disk check (disk_verifier_catches_lost_write).
 # Packets dropped (netem) at each step of the switchover: link_drops_in_
 # precopy, link_drops_before_end (kernel pause point, fault bit 1024),
 # link_drops_the_acknowledgment. storage-move's matrix is
-# storage_kill_test.sh. Not covered: the receive killed between its commit
-# and its exit.
+# storage_kill_test.sh. Not covered: a source VMM killed after the ACK
+# (the VM runs on the destination already; vmigctl kills it anyway), the
+# destination VMM killed after its commit (the VM dies with it, a crash),
+# and the --disk variants of the source VMM's later moments (the disk
+# plays no part in them).
 #
 # Usage: controller_test.sh [-t TEST]...   (TAP; the plan is the number of tests)
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +87,11 @@ TESTS="
 	destination_vmm_killed_when_ready
 	namespace_gone_hides_its_sessions
 	migrate_killed_while_throttled
+	migrate_killed_after_ack
+	receive_killed_in_precopy
+	receive_killed_after_commit
+	source_vmm_killed_after_stop
+	source_vmm_killed_after_end
 	disk_migrate_killed_in_precopy
 	disk_migrate_killed_after_stop
 	disk_migrate_killed_after_end_ack_lost
@@ -438,6 +453,131 @@ migrate_killed_while_throttled() {
 		fail "$FUNCNAME" "source guest does not run intact"
 	else
 		echo "# throttled to '$during' in its own cgroup; restored to '$own' by the kernel"
+		ok "$FUNCNAME"
+	fi
+}
+
+# vmigctl migrate dies once the acknowledgment is in (held stopped until
+# the kernel reports done, then killed): the VM runs on the destination,
+# the source VMM stays stopped.
+migrate_killed_after_ack() {
+	local where
+	HOLD=before-commit fresh || { fail "$FUNCNAME" "setup"; return; }
+	migrate_bg
+	qm_held before-commit || { fail "$FUNCNAME" "destination never ready: $(why)"; return; }
+	kill -STOP "$(cat "$T/mig.pid")"
+	qm_release before-commit
+	if ! wait_state in_src source done 600; then
+		kill_migrate
+		fail "$FUNCNAME" "source session not done: $(sess); $(why)"
+		return
+	fi
+	kill_migrate
+	mig_rc=killed
+	rrc=$(wait_receive 300)
+	if ! where=$(one_place "$rrc") || [ "$rrc" != 0 ]; then
+		fail "$FUNCNAME" "$where; $(why)"
+	elif ! runs_on_destination "$FUNCNAME"; then
+		fail "$FUNCNAME" "the destination VM does not run intact"
+	else
+		echo "# $where"
+		ok "$FUNCNAME"
+	fi
+}
+
+# vmigctl receive dies mid pre-copy: the kernel cancels its session, the
+# source fails and runs on.
+receive_killed_in_precopy() {
+	local where
+	fresh || { fail "$FUNCNAME" "setup"; return; }
+	migrate_bg $SLOW
+	wait_state in_dst destination precopy || { fail "$FUNCNAME" "no pre-copy: $(why)"; return; }
+	kill_receive
+	rrc=killed
+	mig_rc=$(wait_migrate 300)
+	if [ "$mig_rc" != 1 ]; then
+		fail "$FUNCNAME" "$(why)"
+	elif ! wait_state in_dst destination cancelled 100 || ! grep -q '"controller_gone": true' "$T/sess.json"; then
+		fail "$FUNCNAME" "destination session: $(sess)"
+	elif ! where=$(one_place "$rrc"); then
+		fail "$FUNCNAME" "$where"
+	elif ! source_still_runs; then
+		fail "$FUNCNAME" "source guest does not run intact"
+	else
+		echo "# $where; source: $(tail -n 1 "$T/mig.err")"
+		ok "$FUNCNAME"
+	fi
+}
+
+# vmigctl receive dies after its commit, before its exit: the VM runs
+# nowhere until the orchestrator reads the record, which the man page says
+# to do: destination "done" (controller gone) means run it there; the
+# source has given it up (exit 0, stopped).
+receive_killed_after_commit() {
+	local where
+	HOLD=after-commit fresh || { fail "$FUNCNAME" "setup"; return; }
+	migrate_bg
+	qm_held after-commit || { fail "$FUNCNAME" "never committed: $(why)"; return; }
+	kill_receive
+	rrc=killed
+	mig_rc=$(wait_migrate 300)
+	if [ "$mig_rc" != 0 ] || [ "$(proc_state "$src_pid")" != T ]; then
+		fail "$FUNCNAME" "source: $(why)"
+	elif ! wait_state in_dst destination done 100 || ! grep -q '"controller_gone": true' "$T/sess.json"; then
+		fail "$FUNCNAME" "destination record: $(sess)"
+	elif ! where=$(one_place 0) || ! runs_on_destination "$FUNCNAME"; then
+		fail "$FUNCNAME" "run as the record says: $where"
+	else
+		echo "# record: done, controller gone; $where"
+		ok "$FUNCNAME"
+	fi
+}
+
+# The source VMM dies once stopped for the switchover, before END: the VM
+# dies with it (a crash); the source session notices and fails, the
+# destination never gets END and discards. No session runs on.
+source_vmm_killed_after_stop() {
+	fresh || { fail "$FUNCNAME" "setup"; return; }
+	qm_hold_at after-stop
+	migrate_bg
+	unset VMIGCTL_TEST_HOLD
+	qm_held after-stop || { fail "$FUNCNAME" "never stopped: $(why)"; return; }
+	kill -KILL "$src_pid"
+	qm_release after-stop
+	mig_rc=$(wait_migrate 300)
+	rrc=$(wait_receive 300)
+	if [ "$mig_rc" != 1 ]; then
+		fail "$FUNCNAME" "source: $(why)"
+	elif [ "$rrc" = 0 ]; then
+		fail "$FUNCNAME" "the destination accepted a VM whose source died: $(why)"
+	elif ! sessions_ended; then
+		fail "$FUNCNAME" "a session still runs: $(in_src vmigctl -j show) $(in_dst vmigctl -j show)"
+	else
+		echo "# source: $(tail -n 1 "$T/mig.err"); destination: $(tail -n 1 "$T/recv.err")"
+		ok "$FUNCNAME"
+	fi
+}
+
+# The source VMM dies after END went out, before the destination commits:
+# the destination holds the whole VM and runs it; the source must not
+# report "failed" (which tells an orchestrator the VM stayed there).
+source_vmm_killed_after_end() {
+	local where
+	HOLD=before-commit fresh || { fail "$FUNCNAME" "setup"; return; }
+	migrate_bg
+	qm_held before-commit || { fail "$FUNCNAME" "destination never ready: $(why)"; return; }
+	kill -KILL "$src_pid"
+	qm_release before-commit
+	rrc=$(wait_receive 300)
+	mig_rc=$(wait_migrate 1200)
+	if [ "$rrc" != 0 ] || [ "$mig_rc" = 1 ]; then
+		fail "$FUNCNAME" "want receive 0 and migrate not failed: $(why)"
+	elif ! where=$(one_place "$rrc") || ! runs_on_destination "$FUNCNAME"; then
+		fail "$FUNCNAME" "$where; the destination VM does not run intact"
+	elif ! sessions_ended; then
+		fail "$FUNCNAME" "a session still runs"
+	else
+		echo "# $where; migrate rc $mig_rc: $(tail -n 1 "$T/mig.err")"
 		ok "$FUNCNAME"
 	fi
 }

@@ -406,6 +406,8 @@ static void rcv_commit(struct rcv *r)
 	if (vmig_sess_switchover(&r->nl, r->f.id, &e))
 		vmig_follow_reason(&r->f, "commit: %s (%s)", e.msg[0] ? e.msg : "refused",
 				   strerror(e.err));
+	else
+		vmig_test_hold("after-commit");
 }
 
 static int rcv_loop(struct rcv *r)
